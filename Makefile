@@ -1,0 +1,91 @@
+# Top-level build: pfsd (the bundled PFS server) and the nginx dynamic module.
+#
+#   make               build build/pfsd and build/ngx_http_pfs_s3_module.so
+#   make pfsd          only the daemon
+#   make module        only the nginx module (against $(NGINX_SRC))
+#   make check-unit    C unit tests of pfsd's intricate parts
+#   make clean
+#
+# NGINX_SRC is any nginx source tree with a ./configure script; by default
+# the one Debian ships in nginx-dev, which matches Debian's nginx binary.
+# NGINX_CONFIGURE_FLAGS defaults to the flags Debian built its nginx with, so
+# the module loads into the stock binary.  SANITIZE=address builds everything
+# of ours with AddressSanitizer and UBSan.
+
+BUILD      ?= build
+NGINX_SRC  ?= /usr/share/nginx/src
+SANITIZE   ?=
+
+PKGS       := grpc libprotobuf-c sqlite3 libcrypto
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN       := -Wall -Wextra -Werror
+OPT        ?= -O2 -g
+SAN_FLAGS  := $(if $(SANITIZE),-fsanitize=$(SANITIZE) -fno-omit-frame-pointer,)
+
+PROTO_DIR  := proto
+PROTO_SRC  := pfs.proto auth.proto version.proto \
+              google/protobuf/empty.proto google/protobuf/timestamp.proto \
+              google/protobuf/wrappers.proto
+PROTO_OUT  := $(BUILD)/proto
+PROTO_C    := $(addprefix $(PROTO_OUT)/,$(PROTO_SRC:.proto=.pb-c.c))
+PROTO_H    := $(PROTO_C:.c=.h)
+
+PFSD_SRCS  := $(wildcard pfsd/*.c)
+PFSD_MAIN  := pfsd/main.c
+PFSD_LIB   := $(filter-out $(PFSD_MAIN),$(PFSD_SRCS))
+PFSD_OBJS  := $(patsubst pfsd/%.c,$(BUILD)/pfsd-obj/%.o,$(PFSD_LIB))
+PROTO_OBJS := $(patsubst $(PROTO_OUT)/%.c,$(BUILD)/proto-obj/%.o,$(PROTO_C))
+
+CFLAGS_PFSD := -std=gnu11 $(OPT) $(WARN) $(SAN_FLAGS) -D_GNU_SOURCE \
+               -I$(PROTO_OUT) -Ipfsd $(PKG_CFLAGS) -pthread
+LDLIBS_PFSD := $(PKG_LIBS) -lpthread -lm
+
+UNIT_SRCS  := $(wildcard pfsd/tests/*.c)
+UNIT_BINS  := $(patsubst pfsd/tests/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
+
+MODULE_SO  := $(BUILD)/ngx_http_pfs_s3_module.so
+MODULE_DEPS := config ngx_http_pfs_s3_module.c $(wildcard src/*.c src/*.h) \
+               $(addprefix $(PROTO_DIR)/,$(PROTO_SRC))
+
+.PHONY: all pfsd module proto check-unit clean
+
+all: pfsd module
+
+proto: $(PROTO_C)
+
+# protoc-c writes every output of one invocation; generate them together.
+$(PROTO_C) $(PROTO_H) &: $(addprefix $(PROTO_DIR)/,$(PROTO_SRC))
+	@mkdir -p $(PROTO_OUT)
+	protoc-c -I$(PROTO_DIR) --c_out=$(PROTO_OUT) $(PROTO_SRC)
+
+$(BUILD)/proto-obj/%.o: $(PROTO_OUT)/%.c $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(OPT) $(SAN_FLAGS) -I$(PROTO_OUT) $(PKG_CFLAGS) -c $< -o $@
+
+$(BUILD)/pfsd-obj/%.o: pfsd/%.c $(wildcard pfsd/*.h) $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_PFSD) -c $< -o $@
+
+pfsd: $(BUILD)/pfsd
+
+$(BUILD)/pfsd: $(PFSD_MAIN) $(PFSD_OBJS) $(PROTO_OBJS)
+	$(CC) $(CFLAGS_PFSD) $^ -o $@ $(LDLIBS_PFSD)
+
+$(BUILD)/unit/%: pfsd/tests/%.c $(PFSD_OBJS) $(PROTO_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_PFSD) $^ -o $@ $(LDLIBS_PFSD)
+
+check-unit: $(UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+# The module is built by nginx's own build system in a private copy of the
+# source tree, so the tree given in NGINX_SRC is never written to.
+module: $(MODULE_SO)
+
+$(MODULE_SO): $(MODULE_DEPS)
+	SANITIZE="$(SANITIZE)" scripts/build-module "$(NGINX_SRC)" "$(BUILD)"
+
+clean:
+	rm -rf $(BUILD)

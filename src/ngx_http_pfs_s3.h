@@ -1,0 +1,1 @@
+/* module-wide declarations: filled in with the module */
