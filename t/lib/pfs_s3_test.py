@@ -1,0 +1,130 @@
+"""Test helpers for Python tests: TAP output and the shared stack harness.
+
+A Python test file is a `*.t` starting with `#!/usr/bin/python3`; prove
+hands it to Debian's python3.  It does
+
+    import sys, os; sys.path.insert(0, os.path.join(os.path.dirname(__file__), '..', 'lib'))
+    from pfs_s3_test import Stack, tap
+
+and prints TAP through `tap`.
+"""
+
+import os
+import subprocess
+import sys
+import tempfile
+import traceback
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
+STACK = os.path.join(ROOT, 't', 'lib', 'stack')
+
+
+class Tap:
+    """A minimal TAP producer: ok/eq/done, failures with diagnostics."""
+
+    def __init__(self):
+        self.n = 0
+        self.failed = 0
+
+    def ok(self, cond, name=''):
+        self.n += 1
+        if not cond:
+            self.failed += 1
+        print('%s %d - %s' % ('ok' if cond else 'not ok', self.n, name),
+              flush=True)
+        if not cond:
+            where = traceback.extract_stack()[-3]
+            self.diag('failed at %s line %d' % (where.filename, where.lineno))
+        return bool(cond)
+
+    def eq(self, got, want, name=''):
+        good = got == want
+        self.ok(good, name) if good else self._fail_eq(got, want, name)
+        return good
+
+    def _fail_eq(self, got, want, name):
+        self.ok(False, name)
+        self.diag('     got: %r' % (got,))
+        self.diag('expected: %r' % (want,))
+
+    def diag(self, msg):
+        for line in str(msg).splitlines():
+            print('# ' + line, file=sys.stderr, flush=True)
+
+    def skip_all(self, why):
+        print('1..0 # SKIP %s' % why, flush=True)
+        sys.exit(0)
+
+    def done(self):
+        print('1..%d' % self.n, flush=True)
+        sys.exit(1 if self.failed else 0)
+
+
+tap = Tap()
+
+
+class Stack:
+    """pfsd (and nginx with the module, unless nginx=False) on free ports.
+
+    Attributes after start(): pfsd_addr, s3_endpoint (when nginx runs),
+    dir, pfsd_data, pfsd_log, nginx_error_log.
+    """
+
+    def __init__(self, nginx=True, pfsd=True, **opts):
+        keep = os.environ.get('PFS_S3_TEST_KEEP')
+        self._tmp = None
+        if keep:
+            self.dir = tempfile.mkdtemp(prefix='pfs-s3-test-')
+        else:
+            self._tmp = tempfile.TemporaryDirectory(prefix='pfs-s3-test-')
+            self.dir = self._tmp.name
+        args = []
+        if not nginx:
+            args.append('--no-nginx')
+        if not pfsd:
+            args.append('--no-pfsd')
+        for k, v in opts.items():
+            args += ['--' + k.replace('_', '-'), str(v)]
+        self._start_args = args
+        self.env = {}
+
+    def _run(self, *args):
+        out = subprocess.run([STACK] + list(args), check=True,
+                             stdout=subprocess.PIPE, text=True).stdout
+        env = {}
+        for line in out.splitlines():
+            if '=' in line:
+                k, v = line.split('=', 1)
+                env[k] = v
+        if env:
+            self.env = env
+        self.pfsd_addr = self.env.get('PFSD_ADDR')
+        self.pfsd_data = self.env.get('PFSD_DATA')
+        self.pfsd_log = self.env.get('PFSD_LOG')
+        self.s3_endpoint = self.env.get('S3_ENDPOINT')
+        self.nginx_error_log = self.env.get('NGINX_ERROR_LOG')
+        return env
+
+    def start(self):
+        self._run('start', self.dir, *self._start_args)
+        return self
+
+    def stop(self):
+        subprocess.run([STACK, 'stop', self.dir], check=False)
+
+    def pfsd(self, action):
+        """action: start | stop | kill (SIGKILL) | restart"""
+        self._run('pfsd', self.dir, action)
+
+    def nginx(self, action):
+        """action: start | stop | reload"""
+        self._run('nginx', self.dir, action)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc):
+        self.stop()
+        if self._tmp:
+            self._tmp.cleanup()
+        return False
