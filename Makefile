@@ -4,6 +4,7 @@
 #   make pfsd          only the daemon
 #   make module        only the nginx module (against $(NGINX_SRC))
 #   make check-unit    C unit tests of pfsd's intricate parts
+#   make pyproto       Python message classes for the t/pfsd tests
 #   make clean
 #
 # NGINX_SRC is any nginx source tree with a ./configure script; by default
@@ -79,6 +80,19 @@ $(BUILD)/unit/%: pfsd/tests/%.c $(PFSD_OBJS) $(PROTO_OBJS)
 
 check-unit: $(UNIT_BINS)
 	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+
+# Python message classes for the t/pfsd tests (google well-known types come
+# from the installed python3-protobuf, so only our own files are generated).
+PY_OUT     := $(BUILD)/py
+PY_PROTO   := pfs.proto auth.proto version.proto
+PY_GEN     := $(addprefix $(PY_OUT)/,$(PY_PROTO:.proto=_pb2.py))
+
+.PHONY: pyproto
+pyproto: $(PY_GEN)
+
+$(PY_GEN) &: $(addprefix $(PROTO_DIR)/,$(PY_PROTO))
+	@mkdir -p $(PY_OUT)
+	protoc -I$(PROTO_DIR) --python_out=$(PY_OUT) $(PY_PROTO)
 
 # The module is built by nginx's own build system in a private copy of the
 # source tree, so the tree given in NGINX_SRC is never written to.
