@@ -1,1 +1,456 @@
-/* module-wide declarations: filled in with the module */
+/*
+ * ngx_http_pfs_s3: declarations shared by the module's source files.
+ *
+ * One main request is one S3 operation.  Its state (ngx_http_pfs_s3_ctx_t)
+ * lives in the request pool; every PFS call is a subrequest whose context is
+ * an ngx_http_pfs_s3_call_t.  Both contexts start with a type tag so that the
+ * filters can tell them apart.
+ */
+
+#ifndef _NGX_HTTP_PFS_S3_H_INCLUDED_
+#define _NGX_HTTP_PFS_S3_H_INCLUDED_
+
+
+#include <ngx_config.h>
+#include <ngx_core.h>
+#include <ngx_http.h>
+
+#include <protobuf-c/protobuf-c.h>
+#include <pfs.pb-c.h>
+#include <google/protobuf/wrappers.pb-c.h>
+#include <google/protobuf/timestamp.pb-c.h>
+#include <google/protobuf/empty.pb-c.h>
+
+#include <openssl/evp.h>
+
+
+#define NGX_HTTP_PFS_S3_CTX_REQUEST    1
+#define NGX_HTTP_PFS_S3_CTX_CALL       2
+
+#define NGX_HTTP_PFS_S3_MAX_KEY_LEN    1024
+#define NGX_HTTP_PFS_S3_MAX_KEYS       1000
+
+/* gRPC status codes used by name */
+#define NGX_HTTP_PFS_S3_GRPC_OK                   0
+#define NGX_HTTP_PFS_S3_GRPC_UNKNOWN              2
+#define NGX_HTTP_PFS_S3_GRPC_INVALID_ARGUMENT     3
+#define NGX_HTTP_PFS_S3_GRPC_DEADLINE_EXCEEDED    4
+#define NGX_HTTP_PFS_S3_GRPC_NOT_FOUND            5
+#define NGX_HTTP_PFS_S3_GRPC_ALREADY_EXISTS       6
+#define NGX_HTTP_PFS_S3_GRPC_PERMISSION_DENIED    7
+#define NGX_HTTP_PFS_S3_GRPC_RESOURCE_EXHAUSTED   8
+#define NGX_HTTP_PFS_S3_GRPC_FAILED_PRECONDITION  9
+#define NGX_HTTP_PFS_S3_GRPC_UNIMPLEMENTED        12
+#define NGX_HTTP_PFS_S3_GRPC_INTERNAL             13
+#define NGX_HTTP_PFS_S3_GRPC_UNAVAILABLE          14
+#define NGX_HTTP_PFS_S3_GRPC_UNAUTHENTICATED      16
+
+
+/* S3 operations; names in ngx_http_pfs_s3_op_names[] */
+typedef enum {
+    NGX_HTTP_PFS_S3_OP_NONE = 0,
+    NGX_HTTP_PFS_S3_OP_LIST_BUCKETS,
+    NGX_HTTP_PFS_S3_OP_CREATE_BUCKET,
+    NGX_HTTP_PFS_S3_OP_HEAD_BUCKET,
+    NGX_HTTP_PFS_S3_OP_DELETE_BUCKET,
+    NGX_HTTP_PFS_S3_OP_GET_BUCKET_LOCATION,
+    NGX_HTTP_PFS_S3_OP_GET_BUCKET_VERSIONING,
+    NGX_HTTP_PFS_S3_OP_PUT_BUCKET_VERSIONING,
+    NGX_HTTP_PFS_S3_OP_LIST_OBJECTS,
+    NGX_HTTP_PFS_S3_OP_LIST_OBJECTS_V2,
+    NGX_HTTP_PFS_S3_OP_HEAD_OBJECT,
+    NGX_HTTP_PFS_S3_OP_GET_OBJECT,
+    NGX_HTTP_PFS_S3_OP_PUT_OBJECT,
+    NGX_HTTP_PFS_S3_OP_DELETE_OBJECT,
+    NGX_HTTP_PFS_S3_OP_UNSUPPORTED      /* name in ctx->op_name */
+} ngx_http_pfs_s3_op_e;
+
+
+/* S3 errors; the table is in ngx_http_pfs_s3_error.c */
+typedef enum {
+    NGX_HTTP_PFS_S3_ERR_NONE = 0,
+    NGX_HTTP_PFS_S3_ERR_ACCESS_DENIED,
+    NGX_HTTP_PFS_S3_ERR_BAD_DIGEST,
+    NGX_HTTP_PFS_S3_ERR_BUCKET_ALREADY_OWNED,
+    NGX_HTTP_PFS_S3_ERR_BUCKET_NOT_EMPTY,
+    NGX_HTTP_PFS_S3_ERR_ENTITY_TOO_LARGE,
+    NGX_HTTP_PFS_S3_ERR_INCOMPLETE_BODY,
+    NGX_HTTP_PFS_S3_ERR_INTERNAL,
+    NGX_HTTP_PFS_S3_ERR_INVALID_ARGUMENT,
+    NGX_HTTP_PFS_S3_ERR_INVALID_BUCKET_NAME,
+    NGX_HTTP_PFS_S3_ERR_INVALID_BUCKET_STATE,
+    NGX_HTTP_PFS_S3_ERR_INVALID_DELIMITER,
+    NGX_HTTP_PFS_S3_ERR_INVALID_DIGEST,
+    NGX_HTTP_PFS_S3_ERR_INVALID_FILE_PATH,
+    NGX_HTTP_PFS_S3_ERR_INVALID_LOCATION,
+    NGX_HTTP_PFS_S3_ERR_INVALID_RANGE,
+    NGX_HTTP_PFS_S3_ERR_INVALID_REQUEST,
+    NGX_HTTP_PFS_S3_ERR_INVALID_URI,
+    NGX_HTTP_PFS_S3_ERR_KEY_TOO_LONG,
+    NGX_HTTP_PFS_S3_ERR_MALFORMED_XML,
+    NGX_HTTP_PFS_S3_ERR_METHOD_NOT_ALLOWED,
+    NGX_HTTP_PFS_S3_ERR_MISSING_CONTENT_LENGTH,
+    NGX_HTTP_PFS_S3_ERR_NO_SUCH_BUCKET,
+    NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY,
+    NGX_HTTP_PFS_S3_ERR_NO_SUCH_VERSION,
+    NGX_HTTP_PFS_S3_ERR_NOT_IMPLEMENTED,
+    NGX_HTTP_PFS_S3_ERR_NOT_MODIFIED,
+    NGX_HTTP_PFS_S3_ERR_PRECONDITION_FAILED,
+    NGX_HTTP_PFS_S3_ERR_SERVICE_UNAVAILABLE,
+    NGX_HTTP_PFS_S3_ERR_SHA256_MISMATCH,
+    NGX_HTTP_PFS_S3_ERR_SLOW_DOWN,
+    NGX_HTTP_PFS_S3_ERR_LAST
+} ngx_http_pfs_s3_err_e;
+
+
+typedef struct {
+    ngx_str_t                  code;
+    ngx_uint_t                 status;
+    ngx_str_t                  message;
+} ngx_http_pfs_s3_error_t;
+
+
+/* What a PFS error message says, recognised by pachd's message shapes. */
+typedef enum {
+    NGX_HTTP_PFS_S3_MSG_OTHER = 0,
+    NGX_HTTP_PFS_S3_MSG_FILE_NOT_FOUND,
+    NGX_HTTP_PFS_S3_MSG_REPO_NOT_FOUND,
+    NGX_HTTP_PFS_S3_MSG_BRANCH_NOT_FOUND,
+    NGX_HTTP_PFS_S3_MSG_PROJECT_NOT_FOUND,
+    NGX_HTTP_PFS_S3_MSG_COMMIT_NOT_FOUND,
+    NGX_HTTP_PFS_S3_MSG_REPO_EXISTS,
+    NGX_HTTP_PFS_S3_MSG_BRANCH_EXISTS,
+    NGX_HTTP_PFS_S3_MSG_COMMIT_FINISHED,
+    NGX_HTTP_PFS_S3_MSG_INVALID_NAME,
+    NGX_HTTP_PFS_S3_MSG_INVALID_PATH,
+    NGX_HTTP_PFS_S3_MSG_PATH_CONFLICT
+} ngx_http_pfs_s3_msg_e;
+
+
+typedef struct {
+    ngx_regex_t               *regex;
+    ngx_http_pfs_s3_msg_e      kind;
+} ngx_http_pfs_s3_pattern_t;
+
+
+typedef struct {
+    ngx_regex_t               *bucket_regex;
+    ngx_array_t                patterns;      /* ngx_http_pfs_s3_pattern_t */
+    ngx_int_t                  request_id_index;
+} ngx_http_pfs_s3_main_conf_t;
+
+
+typedef struct {
+    ngx_flag_t                 enable;
+    ngx_str_t                  base_domain;
+    ngx_str_t                  region;
+    ngx_str_t                  project;
+    ngx_str_t                  branch;
+    size_t                     piece_size;
+    size_t                     max_message_size;
+    size_t                     max_xml_size;
+    ngx_http_complex_value_t  *pfs_token;
+} ngx_http_pfs_s3_loc_conf_t;
+
+
+typedef struct {
+    ngx_str_t                  name;          /* as addressed */
+    ngx_str_t                  project;
+    ngx_str_t                  repo;
+    ngx_str_t                  branch;
+    ngx_str_t                  commit;        /* empty: the branch head */
+} ngx_http_pfs_s3_bucket_t;
+
+
+typedef struct {
+    ngx_str_t                  name;          /* percent-decoded */
+    ngx_str_t                  value;         /* percent-decoded */
+} ngx_http_pfs_s3_arg_t;
+
+
+/* ---------------------------------------------------------------- calls */
+
+typedef struct ngx_http_pfs_s3_call_s  ngx_http_pfs_s3_call_t;
+
+/*
+ * Called for each decoded message of a call's response stream.  Returns
+ * NGX_OK to go on, NGX_DONE to stop reading the stream (the rest is not
+ * wanted), NGX_ERROR on failure.
+ */
+typedef ngx_int_t (*ngx_http_pfs_s3_message_pt)(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call, ProtobufCMessage *msg);
+
+/*
+ * Called on the main request when a call has completed.  Returns NGX_DONE
+ * when the operation goes on (another call or the request body is pending),
+ * otherwise the code to finalize the main request with.
+ */
+typedef ngx_int_t (*ngx_http_pfs_s3_done_pt)(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
+
+
+typedef enum {
+    ngx_http_pfs_s3_dec_header = 0,
+    ngx_http_pfs_s3_dec_message,
+    ngx_http_pfs_s3_dec_raw_tag,
+    ngx_http_pfs_s3_dec_raw_len,
+    ngx_http_pfs_s3_dec_raw_value,
+    ngx_http_pfs_s3_dec_raw_skip,
+    ngx_http_pfs_s3_dec_raw_varint,
+    ngx_http_pfs_s3_dec_done
+} ngx_http_pfs_s3_dec_state_e;
+
+
+typedef struct {
+    ngx_http_pfs_s3_dec_state_e  state;
+    u_char                       header[5];
+    size_t                       header_len;
+    size_t                       frame_rest;    /* bytes left in the frame */
+
+    /* whole messages are assembled here (reused between messages) */
+    u_char                      *msg;
+    size_t                       msg_len;
+    size_t                       msg_size;
+
+    /* BytesValue parsing of GetFile frames */
+    uint64_t                     varint;
+    ngx_uint_t                   shift;
+    ngx_uint_t                   wire_type;
+    ngx_uint_t                   field;
+    uint64_t                     field_rest;
+
+    /* shadow buffers handed to the client */
+    ngx_chain_t                 *free;
+    ngx_chain_t                 *busy;
+} ngx_http_pfs_s3_decoder_t;
+
+
+struct ngx_http_pfs_s3_call_s {
+    ngx_uint_t                         type;     /* NGX_HTTP_PFS_S3_CTX_CALL */
+    ngx_http_request_t                *sr;
+    const char                        *method;   /* "InspectFile" */
+
+    const ProtobufCMessageDescriptor  *response;
+    ngx_http_pfs_s3_message_pt         on_message;
+    ngx_http_pfs_s3_done_pt            done;
+    void                              *data;
+
+    /* GetFile: message bytes go to the client, raw_limit of them */
+    off_t                              raw_limit;
+    off_t                              raw_sent;
+
+    ngx_http_pfs_s3_decoder_t          dec;
+
+    ProtobufCMessage                  *message;       /* of a unary call */
+
+    /* outcome */
+    ngx_int_t                          rc;            /* of the subrequest */
+    ngx_int_t                          grpc_status;   /* -1: none received */
+    ngx_str_t                          grpc_message;
+    ngx_uint_t                         messages;
+
+    unsigned                           raw:1;
+    unsigned                           cut:1;       /* we stopped reading */
+    unsigned                           bad:1;       /* undecodable answer */
+    unsigned                           completed:1;
+};
+
+
+/* ---------------------------------------------------------------- request */
+
+typedef struct ngx_http_pfs_s3_ctx_s  ngx_http_pfs_s3_ctx_t;
+
+/* what follows a request body: like a call's done handler */
+typedef ngx_int_t (*ngx_http_pfs_s3_body_pt)(ngx_http_request_t *r);
+
+struct ngx_http_pfs_s3_ctx_s {
+    ngx_uint_t                         type;   /* NGX_HTTP_PFS_S3_CTX_REQUEST */
+    ngx_http_pfs_s3_op_e               op;
+    ngx_str_t                          op_name;
+
+    ngx_str_t                          request_id;
+    ngx_str_t                          resource;      /* for error bodies */
+    ngx_str_t                          key;           /* decoded */
+    ngx_str_t                          path;          /* "/" + key */
+    ngx_http_pfs_s3_bucket_t           bucket;
+    ngx_array_t                        args;          /* ngx_http_pfs_s3_arg_t */
+
+    ngx_http_pfs_s3_call_t            *call;          /* pending call */
+    ngx_str_t                          pfs_status;    /* for the log */
+
+    ngx_http_pfs_s3_err_e              error;
+    ngx_str_t                          error_code;
+    ngx_int_t                          rc;            /* of an early answer */
+
+    /* request body digests, computed by the request body filter */
+    EVP_MD_CTX                        *md5;
+    EVP_MD_CTX                        *sha256;
+    u_char                             want_md5[16];
+    u_char                             want_sha256[32];
+    ngx_http_pfs_s3_err_e              digest_failed;
+    off_t                              body_received;
+    ngx_http_pfs_s3_body_pt            body_next;
+
+    void                              *op_data;        /* per operation */
+
+    unsigned                           has_bucket:1;
+    unsigned                           has_key:1;
+    unsigned                           virtual_host:1;
+    unsigned                           response_sent:1;
+    unsigned                           body_complete:1;
+};
+
+
+/* ---------------------------------------------------------------- externs */
+
+extern ngx_module_t  ngx_http_pfs_s3_module;
+extern const ngx_str_t  ngx_http_pfs_s3_op_names[];
+
+
+/* request parsing and routing: ngx_http_pfs_s3_request.c */
+ngx_int_t ngx_http_pfs_s3_parse_request(ngx_http_request_t *r,
+    ngx_http_pfs_s3_ctx_t *ctx);
+ngx_int_t ngx_http_pfs_s3_arg(ngx_http_pfs_s3_ctx_t *ctx, const char *name,
+    ngx_str_t *value);
+ngx_int_t ngx_http_pfs_s3_unescape(ngx_pool_t *pool, ngx_str_t *src,
+    ngx_str_t *dst, ngx_uint_t plus_is_space);
+
+/* bucket names and keys: ngx_http_pfs_s3_bucket.c */
+ngx_int_t ngx_http_pfs_s3_parse_bucket(ngx_http_request_t *r,
+    ngx_str_t *name, ngx_http_pfs_s3_bucket_t *bucket);
+ngx_http_pfs_s3_err_e ngx_http_pfs_s3_check_key(ngx_str_t *key,
+    const char **why);
+ngx_uint_t ngx_http_pfs_s3_glob_safe(ngx_str_t *s);
+ngx_int_t ngx_http_pfs_s3_utf8_valid(u_char *p, size_t len);
+
+/* PFS calls as subrequests: ngx_http_pfs_s3_grpc.c */
+ngx_http_pfs_s3_call_t *ngx_http_pfs_s3_call_create(ngx_http_request_t *r,
+    const char *method, const ProtobufCMessageDescriptor *response,
+    ngx_http_pfs_s3_done_pt done);
+ngx_int_t ngx_http_pfs_s3_call_start(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call, ngx_chain_t *body);
+ngx_int_t ngx_http_pfs_s3_call(ngx_http_request_t *r, const char *method,
+    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *response,
+    ngx_http_pfs_s3_message_pt on_message, ngx_http_pfs_s3_done_pt done,
+    void *data);
+ngx_chain_t *ngx_http_pfs_s3_frame(ngx_pool_t *pool,
+    const ProtobufCMessage *msg);
+void ngx_http_pfs_s3_wake(ngx_http_request_t *r);
+ngx_int_t ngx_http_pfs_s3_call_ok(ngx_http_pfs_s3_call_t *call);
+void *ngx_http_pfs_s3_call_message(ngx_http_pfs_s3_call_t *call);
+ngx_int_t ngx_http_pfs_s3_keep_message(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call, ProtobufCMessage *msg);
+
+/* response stream decoding: ngx_http_pfs_s3_decode.c */
+ngx_int_t ngx_http_pfs_s3_decode(ngx_http_request_t *sr,
+    ngx_http_pfs_s3_call_t *call, ngx_chain_t *in);
+
+/* errors: ngx_http_pfs_s3_error.c */
+const ngx_http_pfs_s3_error_t *ngx_http_pfs_s3_error(ngx_http_pfs_s3_err_e e);
+ngx_http_pfs_s3_msg_e ngx_http_pfs_s3_classify(ngx_http_request_t *r,
+    ngx_str_t *message);
+ngx_http_pfs_s3_err_e ngx_http_pfs_s3_call_error(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call, ngx_http_pfs_s3_err_e not_found);
+ngx_int_t ngx_http_pfs_s3_send_error(ngx_http_request_t *r,
+    ngx_http_pfs_s3_err_e err, const char *message);
+ngx_int_t ngx_http_pfs_s3_fail(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call, ngx_http_pfs_s3_err_e not_found);
+ngx_int_t ngx_http_pfs_s3_init_patterns(ngx_conf_t *cf,
+    ngx_http_pfs_s3_main_conf_t *mcf);
+const char *ngx_http_pfs_s3_grpc_code_name(ngx_int_t code);
+
+/* XML: ngx_http_pfs_s3_xml.c */
+typedef struct ngx_http_pfs_s3_xml_s  ngx_http_pfs_s3_xml_t;
+
+ngx_http_pfs_s3_xml_t *ngx_http_pfs_s3_xml_start(ngx_http_request_t *r,
+    const char *root, ngx_uint_t ns);
+void ngx_http_pfs_s3_xml_open(ngx_http_pfs_s3_xml_t *x, const char *name);
+void ngx_http_pfs_s3_xml_close(ngx_http_pfs_s3_xml_t *x);
+void ngx_http_pfs_s3_xml_elem(ngx_http_pfs_s3_xml_t *x, const char *name,
+    u_char *value, size_t len);
+void ngx_http_pfs_s3_xml_text(ngx_http_pfs_s3_xml_t *x, u_char *value,
+    size_t len);
+void ngx_http_pfs_s3_xml_elem_str(ngx_http_pfs_s3_xml_t *x, const char *name,
+    const char *value);
+void ngx_http_pfs_s3_xml_elem_url(ngx_http_pfs_s3_xml_t *x, const char *name,
+    ngx_str_t *value, ngx_uint_t url);
+void ngx_http_pfs_s3_xml_elem_num(ngx_http_pfs_s3_xml_t *x, const char *name,
+    off_t n);
+ngx_int_t ngx_http_pfs_s3_xml_send(ngx_http_request_t *r,
+    ngx_http_pfs_s3_xml_t *x, ngx_uint_t status);
+ngx_int_t ngx_http_pfs_s3_xml_parse(ngx_http_request_t *r, u_char *data,
+    size_t len, const char *root, const char *field, ngx_str_t *value,
+    ngx_uint_t *found);
+
+/* response helpers: ngx_http_pfs_s3_response.c */
+ngx_table_elt_t *ngx_http_pfs_s3_header(ngx_http_request_t *r,
+    const char *name);
+ngx_int_t ngx_http_pfs_s3_add_header(ngx_http_request_t *r, const char *key,
+    u_char *value, size_t len);
+ngx_int_t ngx_http_pfs_s3_send_empty(ngx_http_request_t *r,
+    ngx_uint_t status);
+void ngx_http_pfs_s3_skip_body(ngx_http_request_t *r);
+u_char *ngx_http_pfs_s3_iso8601(u_char *p, Google__Protobuf__Timestamp *ts);
+size_t ngx_http_pfs_s3_etag(u_char *dst, ProtobufCBinaryData *hash);
+ngx_int_t ngx_http_pfs_s3_read_small_body(ngx_http_request_t *r,
+    ngx_str_t *body);
+
+/* PFS message builders: ngx_http_pfs_s3_pfs.c */
+typedef struct {
+    PfsV2__Project             project;
+    PfsV2__Repo                repo;
+    PfsV2__Branch              branch;
+    PfsV2__Commit              commit;
+    PfsV2__File                file;
+} ngx_http_pfs_s3_ref_t;
+
+ngx_int_t ngx_http_pfs_s3_ref(ngx_http_request_t *r,
+    ngx_http_pfs_s3_ref_t *ref, ngx_http_pfs_s3_bucket_t *bucket,
+    ngx_str_t *commit, ngx_str_t *path);
+char *ngx_http_pfs_s3_cstr(ngx_pool_t *pool, ngx_str_t *s);
+
+/* operations */
+ngx_int_t ngx_http_pfs_s3_list_buckets(ngx_http_request_t *r);
+ngx_int_t ngx_http_pfs_s3_create_bucket(ngx_http_request_t *r);
+ngx_int_t ngx_http_pfs_s3_head_bucket(ngx_http_request_t *r);
+ngx_int_t ngx_http_pfs_s3_delete_bucket(ngx_http_request_t *r);
+ngx_int_t ngx_http_pfs_s3_list_objects(ngx_http_request_t *r);
+ngx_int_t ngx_http_pfs_s3_get_object(ngx_http_request_t *r);
+ngx_int_t ngx_http_pfs_s3_put_object(ngx_http_request_t *r);
+ngx_int_t ngx_http_pfs_s3_delete_object(ngx_http_request_t *r);
+ngx_int_t ngx_http_pfs_s3_read_only(ngx_http_request_t *r);
+
+/* request body: ngx_http_pfs_s3_body.c */
+ngx_int_t ngx_http_pfs_s3_body_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_pfs_s3_digests_init(ngx_http_request_t *r,
+    ngx_http_pfs_s3_ctx_t *ctx, ngx_http_pfs_s3_err_e *err, const char **why);
+ngx_int_t ngx_http_pfs_s3_read_body(ngx_http_request_t *r,
+    ngx_http_pfs_s3_body_pt next);
+ngx_chain_t *ngx_http_pfs_s3_body_slices(ngx_http_request_t *r,
+    ngx_str_t *path, size_t piece, ngx_uint_t *empty);
+
+/* variables: ngx_http_pfs_s3_variables.c */
+ngx_int_t ngx_http_pfs_s3_add_variables(ngx_conf_t *cf);
+
+/* filters: ngx_http_pfs_s3_filter.c */
+ngx_int_t ngx_http_pfs_s3_filter_init(ngx_conf_t *cf);
+ngx_int_t ngx_http_pfs_s3_next_body_filter(ngx_http_request_t *r,
+    ngx_chain_t *in);
+
+
+static ngx_inline ngx_http_pfs_s3_ctx_t *
+ngx_http_pfs_s3_get_ctx(ngx_http_request_t *r)
+{
+    ngx_http_pfs_s3_ctx_t  *ctx;
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_pfs_s3_module);
+
+    if (ctx == NULL || ctx->type != NGX_HTTP_PFS_S3_CTX_REQUEST) {
+        return NULL;
+    }
+
+    return ctx;
+}
+
+
+#endif /* _NGX_HTTP_PFS_S3_H_INCLUDED_ */

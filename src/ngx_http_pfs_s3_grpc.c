@@ -1,0 +1,595 @@
+/*
+ * PFS calls as nginx subrequests.
+ *
+ * A call is a subrequest to "/pfs_v2.API/<Method>" (the gRPC :path), which
+ * the configuration routes to an internal grpc_pass location.  The
+ * subrequest is a POST whose body is our chain of gRPC frames and whose
+ * request headers are a fresh list: nothing of the client's request (its
+ * Authorization, Content-Length, cookies) reaches PFS, and nothing cached in
+ * the client request's variables either.
+ *
+ * The answer is decoded by our body filter (ngx_http_pfs_s3_decode.c); the
+ * outcome (grpc-status and grpc-message, from the trailers or from a
+ * trailers-only answer, or the upstream's own failure) is collected by the
+ * post_subrequest handler, and the main request resumes in
+ * ngx_http_pfs_s3_wake() once nginx has finished the subrequest.
+ */
+
+#include <ngx_http_pfs_s3.h>
+
+
+static ngx_int_t ngx_http_pfs_s3_call_headers(ngx_http_request_t *r,
+    ngx_http_request_t *sr);
+static ngx_int_t ngx_http_pfs_s3_push_header(ngx_http_request_t *sr,
+    const char *key, u_char *value, size_t len, ngx_table_elt_t **ph);
+static ngx_int_t ngx_http_pfs_s3_call_finished(ngx_http_request_t *sr,
+    void *data, ngx_int_t rc);
+static void ngx_http_pfs_s3_call_status(ngx_http_request_t *sr,
+    ngx_http_pfs_s3_call_t *call);
+static ngx_table_elt_t *ngx_http_pfs_s3_find(ngx_list_t *list,
+    const char *name);
+static void ngx_http_pfs_s3_log_status(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
+static void ngx_http_pfs_s3_free_message(void *data);
+
+
+ngx_http_pfs_s3_call_t *
+ngx_http_pfs_s3_call_create(ngx_http_request_t *r, const char *method,
+    const ProtobufCMessageDescriptor *response, ngx_http_pfs_s3_done_pt done)
+{
+    ngx_http_pfs_s3_call_t  *call;
+
+    call = ngx_pcalloc(r->pool, sizeof(ngx_http_pfs_s3_call_t));
+    if (call == NULL) {
+        return NULL;
+    }
+
+    call->type = NGX_HTTP_PFS_S3_CTX_CALL;
+    call->method = method;
+    call->response = response;
+    call->done = done;
+    call->grpc_status = -1;
+    call->raw_limit = -1;
+
+    return call;
+}
+
+
+/* A unary or server-streaming call with one request message. */
+
+ngx_int_t
+ngx_http_pfs_s3_call(ngx_http_request_t *r, const char *method,
+    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *response,
+    ngx_http_pfs_s3_message_pt on_message, ngx_http_pfs_s3_done_pt done,
+    void *data)
+{
+    ngx_chain_t             *body;
+    ngx_http_pfs_s3_call_t  *call;
+
+    call = ngx_http_pfs_s3_call_create(r, method, response, done);
+    if (call == NULL) {
+        return NGX_ERROR;
+    }
+
+    call->on_message = on_message;
+    call->data = data;
+
+    body = ngx_http_pfs_s3_frame(r->pool, req);
+    if (body == NULL) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_pfs_s3_call_start(r, call, body);
+}
+
+
+/* One gRPC message frame: flag 0, big-endian length, the protobuf bytes. */
+
+ngx_chain_t *
+ngx_http_pfs_s3_frame(ngx_pool_t *pool, const ProtobufCMessage *msg)
+{
+    size_t        size;
+    ngx_buf_t    *b;
+    ngx_chain_t  *cl;
+
+    size = protobuf_c_message_get_packed_size(msg);
+
+    b = ngx_create_temp_buf(pool, 5 + size);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    b->last[0] = 0;
+    b->last[1] = (u_char) (size >> 24);
+    b->last[2] = (u_char) (size >> 16);
+    b->last[3] = (u_char) (size >> 8);
+    b->last[4] = (u_char) size;
+    b->last += 5;
+
+    b->last += protobuf_c_message_pack(msg, b->last);
+
+    cl = ngx_alloc_chain_link(pool);
+    if (cl == NULL) {
+        return NULL;
+    }
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    return cl;
+}
+
+
+/*
+ * Starts the call; returns NGX_DONE (the main request resumes in
+ * ngx_http_pfs_s3_wake) or NGX_ERROR.
+ */
+
+ngx_int_t
+ngx_http_pfs_s3_call_start(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call,
+    ngx_chain_t *body)
+{
+    u_char                      *p;
+    ngx_str_t                    uri;
+    ngx_http_request_t          *sr;
+    ngx_http_request_body_t     *rb;
+    ngx_http_pfs_s3_ctx_t       *ctx;
+    ngx_http_core_main_conf_t   *cmcf;
+    ngx_http_post_subrequest_t  *ps;
+
+    ctx = ngx_http_pfs_s3_get_ctx(r);
+
+    uri.len = ngx_strlen(call->method);
+    uri.data = (u_char *) call->method;
+
+    ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
+    if (ps == NULL) {
+        return NGX_ERROR;
+    }
+
+    ps->handler = ngx_http_pfs_s3_call_finished;
+    ps->data = call;
+
+    if (ngx_http_subrequest(r, &uri, NULL, &sr, ps, 0) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    call->sr = sr;
+    ngx_http_set_ctx(sr, call, ngx_http_pfs_s3_module);
+
+    /* the method name alone, for logs */
+
+    p = (u_char *) ngx_strchr(call->method + 1, '/');
+    call->method = p ? (const char *) p + 1 : call->method;
+
+    sr->method = NGX_HTTP_POST;
+    ngx_str_set(&sr->method_name, "POST");
+    sr->header_only = 0;
+
+    /*
+     * Subrequests share the parent's variables; a value the parent cached
+     * ($content_length) would otherwise become the call's Content-Length.
+     */
+
+    cmcf = ngx_http_get_module_main_conf(r, ngx_http_core_module);
+
+    sr->variables = ngx_pcalloc(r->pool, cmcf->variables.nelts
+                                         * sizeof(ngx_http_variable_value_t));
+    if (sr->variables == NULL) {
+        return NGX_ERROR;
+    }
+
+    if (ngx_http_pfs_s3_call_headers(r, sr) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
+    if (rb == NULL) {
+        return NGX_ERROR;
+    }
+
+    rb->bufs = body;
+
+    /*
+     * When the body refers to the client's temporary file, nginx's upstream
+     * reuses its file reading buffer if it has to send the body again.
+     */
+
+    if (r->request_body) {
+        rb->temp_file = r->request_body->temp_file;
+    }
+
+    sr->request_body = rb;
+
+    ctx->call = call;
+    r->write_event_handler = ngx_http_pfs_s3_wake;
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_call_headers(ngx_http_request_t *r, ngx_http_request_t *sr)
+{
+    ngx_str_t                    token;
+    ngx_http_pfs_s3_loc_conf_t  *plcf;
+
+    ngx_memzero(&sr->headers_in, sizeof(ngx_http_headers_in_t));
+
+    if (ngx_list_init(&sr->headers_in.headers, r->pool, 4,
+                      sizeof(ngx_table_elt_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    sr->headers_in.content_length_n = -1;
+    sr->headers_in.keep_alive_n = -1;
+
+    if (ngx_http_pfs_s3_push_header(sr, "content-type",
+                                    (u_char *) "application/grpc",
+                                    sizeof("application/grpc") - 1,
+                                    &sr->headers_in.content_type)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    /* grpc_pass sends TE from $grpc_internal_trailers, which reads this */
+
+    if (ngx_http_pfs_s3_push_header(sr, "te", (u_char *) "trailers",
+                                    sizeof("trailers") - 1,
+                                    &sr->headers_in.te)
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_pfs_s3_module);
+
+    if (plcf->pfs_token == NULL) {
+        return NGX_OK;
+    }
+
+    if (ngx_http_complex_value(r, plcf->pfs_token, &token) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    if (token.len == 0) {
+        return NGX_OK;
+    }
+
+    return ngx_http_pfs_s3_push_header(sr, "authn-token", token.data,
+                                       token.len, NULL);
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_push_header(ngx_http_request_t *sr, const char *key,
+    u_char *value, size_t len, ngx_table_elt_t **ph)
+{
+    ngx_table_elt_t  *h;
+
+    h = ngx_list_push(&sr->headers_in.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    /* keys are lowercase already; grpc_pass looks them up by hash */
+
+    h->key.data = (u_char *) key;
+    h->key.len = ngx_strlen(key);
+    h->lowcase_key = h->key.data;
+    h->hash = ngx_hash_key(h->key.data, h->key.len);
+    h->value.data = value;
+    h->value.len = len;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    if (ph) {
+        *ph = h;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The post_subrequest handler: runs each time nginx finalizes the
+ * subrequest.  It records the outcome and decides what nginx does next:
+ * NGX_OK lets the subrequest end quietly and wakes the main request (also
+ * for upstream failures, which would otherwise make nginx send its own error
+ * page as part of the client's response), an error code ends the whole
+ * client request.
+ */
+
+static ngx_int_t
+ngx_http_pfs_s3_call_finished(ngx_http_request_t *sr, void *data, ngx_int_t rc)
+{
+    ngx_http_pfs_s3_call_t *call = data;
+
+    if (!call->completed) {
+        call->completed = 1;
+        call->rc = rc;
+
+        ngx_http_pfs_s3_call_status(sr, call);
+        ngx_http_pfs_s3_log_status(sr->main, call);
+
+        ngx_log_debug5(NGX_LOG_DEBUG_HTTP, sr->connection->log, 0,
+                       "pfs_s3 call %s done: rc:%i status:%i cut:%d \"%V\"",
+                       call->method, rc, call->grpc_status, call->cut,
+                       &call->grpc_message);
+    }
+
+    if (sr->connection->error
+        || rc == NGX_HTTP_CLIENT_CLOSED_REQUEST
+        || rc == NGX_HTTP_REQUEST_TIME_OUT)
+    {
+        /* the client is gone */
+        return rc == NGX_OK ? NGX_ERROR : rc;
+    }
+
+    if (call->raw && call->raw_sent && !call->cut
+        && (call->grpc_status != NGX_HTTP_PFS_S3_GRPC_OK
+            || (call->raw_limit >= 0 && call->raw_sent < call->raw_limit)))
+    {
+        /*
+         * Object bytes were sent and the object is incomplete: the client
+         * connection must break, never end like a complete response.
+         */
+
+        ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
+                      "pfs_s3: %s ended after %O of %O bytes (%s \"%V\"), "
+                      "aborting the response", call->method, call->raw_sent,
+                      call->raw_limit,
+                      ngx_http_pfs_s3_grpc_code_name(call->grpc_status),
+                      &call->grpc_message);
+
+        return NGX_ERROR;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_pfs_s3_call_status(ngx_http_request_t *sr,
+    ngx_http_pfs_s3_call_t *call)
+{
+    ngx_int_t             n;
+    ngx_str_t             msg;
+    ngx_table_elt_t      *status, *message;
+    ngx_http_upstream_t  *u;
+
+    if (call->cut) {
+        /* we cancelled the call ourselves after what we wanted */
+        call->grpc_status = NGX_HTTP_PFS_S3_GRPC_OK;
+        return;
+    }
+
+    u = sr->upstream;
+
+    if (u == NULL) {
+        ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
+                      "pfs_s3: the PFS call \"%V\" was not passed to PFS: "
+                      "route /pfs_v2.API/ to an internal location with "
+                      "grpc_pass", &sr->uri);
+        return;
+    }
+
+    if (u->headers_in.status_n != NGX_HTTP_OK) {
+        return;
+    }
+
+    status = ngx_http_pfs_s3_find(&u->headers_in.trailers, "grpc-status");
+    message = ngx_http_pfs_s3_find(&u->headers_in.trailers, "grpc-message");
+
+    if (status == NULL) {
+        /* a trailers-only answer carries them in the headers */
+        status = ngx_http_pfs_s3_find(&u->headers_in.headers, "grpc-status");
+        message = ngx_http_pfs_s3_find(&u->headers_in.headers,
+                                       "grpc-message");
+    }
+
+    if (status == NULL) {
+        return;
+    }
+
+    n = ngx_atoi(status->value.data, status->value.len);
+    if (n == NGX_ERROR) {
+        return;
+    }
+
+    call->grpc_status = n;
+
+    if (message == NULL) {
+        return;
+    }
+
+    if (ngx_http_pfs_s3_unescape(sr->pool, &message->value, &msg, 0)
+        == NGX_OK)
+    {
+        call->grpc_message = msg;
+
+    } else {
+        call->grpc_message = message->value;
+    }
+}
+
+
+static ngx_table_elt_t *
+ngx_http_pfs_s3_find(ngx_list_t *list, const char *name)
+{
+    size_t            len;
+    ngx_uint_t        i;
+    ngx_list_part_t  *part;
+    ngx_table_elt_t  *h;
+
+    if (list->part.elts == NULL) {
+        return NULL;
+    }
+
+    len = ngx_strlen(name);
+
+    part = &list->part;
+    h = part->elts;
+
+    for (i = 0; /* void */; i++) {
+
+        if (i >= part->nelts) {
+            if (part->next == NULL) {
+                return NULL;
+            }
+
+            part = part->next;
+            h = part->elts;
+            i = 0;
+        }
+
+        if (h[i].key.len == len
+            && ngx_strncasecmp(h[i].key.data, (u_char *) name, len) == 0)
+        {
+            return &h[i];
+        }
+    }
+}
+
+
+/* "$pfs_s3_pfs_status": "InspectFile:OK,GetFile:OK"; 502 etc. when PFS
+ * could not be reached */
+
+static void
+ngx_http_pfs_s3_log_status(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call)
+{
+    u_char                 *p;
+    size_t                  len;
+    ngx_http_pfs_s3_ctx_t  *ctx;
+
+    ctx = ngx_http_pfs_s3_get_ctx(r);
+    if (ctx == NULL) {
+        return;
+    }
+
+    len = ctx->pfs_status.len + 1 + ngx_strlen(call->method)
+          + sizeof("FAILED_PRECONDITION") + NGX_INT_T_LEN;
+
+    p = ngx_pnalloc(r->pool, len);
+    if (p == NULL) {
+        return;
+    }
+
+    ctx->pfs_status.data = ngx_cpymem(p, ctx->pfs_status.data,
+                                      ctx->pfs_status.len);
+
+    if (ctx->pfs_status.len) {
+        *ctx->pfs_status.data++ = ',';
+    }
+
+    if (call->cut) {
+        ctx->pfs_status.data = ngx_sprintf(ctx->pfs_status.data, "%s:CANCELLED",
+                                           call->method);
+
+    } else if (call->grpc_status >= 0) {
+        ctx->pfs_status.data = ngx_sprintf(ctx->pfs_status.data, "%s:%s",
+                               call->method,
+                               ngx_http_pfs_s3_grpc_code_name(
+                                                         call->grpc_status));
+
+    } else {
+        ctx->pfs_status.data = ngx_sprintf(ctx->pfs_status.data, "%s:%i",
+                                           call->method,
+                                           call->rc > 0 ? call->rc
+                                                        : NGX_HTTP_BAD_GATEWAY);
+    }
+
+    ctx->pfs_status.len = ctx->pfs_status.data - p;
+    ctx->pfs_status.data = p;
+}
+
+
+/*
+ * The main request's write event handler while calls run: nginx posts the
+ * main request when a subrequest ends.  Other wake-ups (write events while
+ * a call is pending) are ignored.
+ */
+
+void
+ngx_http_pfs_s3_wake(ngx_http_request_t *r)
+{
+    ngx_int_t                rc;
+    ngx_http_pfs_s3_ctx_t   *ctx;
+    ngx_http_pfs_s3_call_t  *call;
+
+    ctx = ngx_http_pfs_s3_get_ctx(r);
+
+    if (ctx == NULL || ctx->call == NULL || !ctx->call->completed) {
+        return;
+    }
+
+    call = ctx->call;
+    ctx->call = NULL;
+
+    rc = call->done(r, call);
+
+    if (rc == NGX_DONE) {
+        return;
+    }
+
+    ngx_http_finalize_request(r, rc);
+}
+
+
+/* 1 if the call succeeded and was well formed */
+
+ngx_int_t
+ngx_http_pfs_s3_call_ok(ngx_http_pfs_s3_call_t *call)
+{
+    return call->grpc_status == NGX_HTTP_PFS_S3_GRPC_OK && !call->bad;
+}
+
+
+/*
+ * The message of a unary call, unpacked by the decoder; freed with the
+ * request pool.  NULL when the call sent none.
+ */
+
+void *
+ngx_http_pfs_s3_call_message(ngx_http_pfs_s3_call_t *call)
+{
+    return call->message;
+}
+
+
+ngx_int_t
+ngx_http_pfs_s3_keep_message(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call, ProtobufCMessage *msg)
+{
+    ngx_pool_cleanup_t  *cln;
+
+    if (call->message) {
+        /* a unary call answered twice */
+        protobuf_c_message_free_unpacked(msg, NULL);
+        return NGX_ERROR;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        protobuf_c_message_free_unpacked(msg, NULL);
+        return NGX_ERROR;
+    }
+
+    cln->handler = ngx_http_pfs_s3_free_message;
+    cln->data = msg;
+
+    call->message = msg;
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_pfs_s3_free_message(void *data)
+{
+    protobuf_c_message_free_unpacked(data, NULL);
+}

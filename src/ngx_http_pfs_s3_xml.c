@@ -1,0 +1,406 @@
+/*
+ * XML: responses are written with libxml2's xmlTextWriter into an xmlBuffer
+ * that is sent as is (no copy) and freed with the request pool; request
+ * bodies (CreateBucketConfiguration, VersioningConfiguration) are parsed by
+ * libxml2 without network access, without DTDs and entity expansion, and
+ * only up to pfs_s3_max_xml_body_size.
+ */
+
+#include <ngx_http_pfs_s3.h>
+
+#include <libxml/parser.h>
+#include <libxml/tree.h>
+#include <libxml/xmlwriter.h>
+
+
+#define NGX_HTTP_PFS_S3_XMLNS  "http://s3.amazonaws.com/doc/2006-03-01/"
+
+
+struct ngx_http_pfs_s3_xml_s {
+    xmlBufferPtr        buf;
+    xmlTextWriterPtr    writer;
+    ngx_pool_t         *pool;
+    ngx_uint_t          failed;
+};
+
+
+static void ngx_http_pfs_s3_xml_cleanup(void *data);
+static u_char *ngx_http_pfs_s3_xml_clean(ngx_http_pfs_s3_xml_t *x, u_char *p,
+    size_t len);
+static void ngx_http_pfs_s3_xml_doc_cleanup(void *data);
+
+
+ngx_http_pfs_s3_xml_t *
+ngx_http_pfs_s3_xml_start(ngx_http_request_t *r, const char *root,
+    ngx_uint_t ns)
+{
+    ngx_pool_cleanup_t     *cln;
+    ngx_http_pfs_s3_xml_t  *x;
+
+    cln = ngx_pool_cleanup_add(r->pool, sizeof(ngx_http_pfs_s3_xml_t));
+    if (cln == NULL) {
+        return NULL;
+    }
+
+    x = cln->data;
+    ngx_memzero(x, sizeof(ngx_http_pfs_s3_xml_t));
+    x->pool = r->pool;
+
+    cln->handler = ngx_http_pfs_s3_xml_cleanup;
+
+    x->buf = xmlBufferCreate();
+    if (x->buf == NULL) {
+        return NULL;
+    }
+
+    x->writer = xmlNewTextWriterMemory(x->buf, 0);
+    if (x->writer == NULL) {
+        return NULL;
+    }
+
+    if (xmlTextWriterStartDocument(x->writer, "1.0", "UTF-8", NULL) < 0
+        || xmlTextWriterStartElement(x->writer, BAD_CAST root) < 0)
+    {
+        return NULL;
+    }
+
+    if (ns && xmlTextWriterWriteAttribute(x->writer, BAD_CAST "xmlns",
+                                          BAD_CAST NGX_HTTP_PFS_S3_XMLNS)
+              < 0)
+    {
+        return NULL;
+    }
+
+    return x;
+}
+
+
+static void
+ngx_http_pfs_s3_xml_cleanup(void *data)
+{
+    ngx_http_pfs_s3_xml_t  *x = data;
+
+    if (x->writer) {
+        xmlFreeTextWriter(x->writer);
+        x->writer = NULL;
+    }
+
+    if (x->buf) {
+        xmlBufferFree(x->buf);
+        x->buf = NULL;
+    }
+}
+
+
+void
+ngx_http_pfs_s3_xml_open(ngx_http_pfs_s3_xml_t *x, const char *name)
+{
+    if (xmlTextWriterStartElement(x->writer, BAD_CAST name) < 0) {
+        x->failed = 1;
+    }
+}
+
+
+void
+ngx_http_pfs_s3_xml_close(ngx_http_pfs_s3_xml_t *x)
+{
+    if (xmlTextWriterEndElement(x->writer) < 0) {
+        x->failed = 1;
+    }
+}
+
+
+/*
+ * XML 1.0 cannot carry most control characters, nor bytes that are not
+ * UTF-8, even escaped: such values (a prefix a client sent, say) are written
+ * with those bytes replaced by "?" rather than producing a document clients
+ * cannot parse.  Clients that need them exactly ask for encoding-type=url.
+ */
+
+static u_char *
+ngx_http_pfs_s3_xml_clean(ngx_http_pfs_s3_xml_t *x, u_char *p, size_t len)
+{
+    u_char  *s, *d;
+    size_t   i;
+
+    for (i = 0; i < len; i++) {
+        if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r') {
+            break;
+        }
+    }
+
+    if (i == len && ngx_http_pfs_s3_utf8_valid(p, len) == NGX_OK) {
+        return p;
+    }
+
+    s = ngx_pnalloc(x->pool, len);
+    if (s == NULL) {
+        return NULL;
+    }
+
+    for (i = 0, d = s; i < len; i++) {
+        *d++ = (p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r')
+               || p[i] >= 0x80 ? '?' : p[i];
+    }
+
+    return s;
+}
+
+
+void
+ngx_http_pfs_s3_xml_elem(ngx_http_pfs_s3_xml_t *x, const char *name,
+    u_char *value, size_t len)
+{
+    value = ngx_http_pfs_s3_xml_clean(x, value, len);
+
+    if (value == NULL
+        || xmlTextWriterWriteFormatElement(x->writer, BAD_CAST name, "%.*s",
+                                           (int) len, value)
+           < 0)
+    {
+        x->failed = 1;
+    }
+}
+
+
+void
+ngx_http_pfs_s3_xml_text(ngx_http_pfs_s3_xml_t *x, u_char *value, size_t len)
+{
+    value = ngx_http_pfs_s3_xml_clean(x, value, len);
+
+    if (value == NULL
+        || xmlTextWriterWriteFormatString(x->writer, "%.*s", (int) len, value)
+           < 0)
+    {
+        x->failed = 1;
+    }
+}
+
+
+void
+ngx_http_pfs_s3_xml_elem_str(ngx_http_pfs_s3_xml_t *x, const char *name,
+    const char *value)
+{
+    ngx_http_pfs_s3_xml_elem(x, name, (u_char *) value, ngx_strlen(value));
+}
+
+
+/* A value written as is, or percent-encoded for encoding-type=url. */
+
+void
+ngx_http_pfs_s3_xml_elem_url(ngx_http_pfs_s3_xml_t *x, const char *name,
+    ngx_str_t *value, ngx_uint_t url)
+{
+    u_char     *p, *d, c;
+    size_t      n;
+
+    static u_char  hex[] = "0123456789ABCDEF";
+
+    if (!url) {
+        ngx_http_pfs_s3_xml_elem(x, name, value->data, value->len);
+        return;
+    }
+
+    /* as S3 does: everything but unreserved characters and "/" escaped */
+
+    n = 0;
+
+    for (p = value->data; p < value->data + value->len; p++) {
+        c = *p;
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'
+            || c == '~' || c == '/')
+        {
+            n++;
+
+        } else {
+            n += 3;
+        }
+    }
+
+    d = ngx_pnalloc(x->pool, n);
+    if (d == NULL) {
+        x->failed = 1;
+        return;
+    }
+
+    p = d;
+
+    for (n = 0; n < value->len; n++) {
+        c = value->data[n];
+
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+            || (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.'
+            || c == '~' || c == '/')
+        {
+            *p++ = c;
+
+        } else {
+            *p++ = '%';
+            *p++ = hex[c >> 4];
+            *p++ = hex[c & 0xf];
+        }
+    }
+
+    ngx_http_pfs_s3_xml_elem(x, name, d, p - d);
+}
+
+
+void
+ngx_http_pfs_s3_xml_elem_num(ngx_http_pfs_s3_xml_t *x, const char *name,
+    off_t n)
+{
+    u_char  buf[NGX_OFF_T_LEN];
+    u_char *p;
+
+    p = ngx_sprintf(buf, "%O", n);
+
+    ngx_http_pfs_s3_xml_elem(x, name, buf, p - buf);
+}
+
+
+ngx_int_t
+ngx_http_pfs_s3_xml_send(ngx_http_request_t *r, ngx_http_pfs_s3_xml_t *x,
+    ngx_uint_t status)
+{
+    ngx_int_t     rc;
+    ngx_buf_t    *b;
+    ngx_chain_t   out;
+
+    if (xmlTextWriterEndDocument(x->writer) < 0
+        || xmlTextWriterFlush(x->writer) < 0)
+    {
+        x->failed = 1;
+    }
+
+    if (x->failed) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "pfs_s3: could not write an XML response");
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->pos = (u_char *) xmlBufferContent(x->buf);
+    b->last = b->pos + xmlBufferLength(x->buf);
+    b->memory = 1;
+    b->last_buf = (r == r->main) ? 1 : 0;
+    b->last_in_chain = 1;
+
+    r->headers_out.status = status;
+    r->headers_out.content_length_n = b->last - b->pos;
+
+    ngx_str_set(&r->headers_out.content_type, "application/xml");
+    r->headers_out.content_type_len = r->headers_out.content_type.len;
+    r->headers_out.content_type_lowcase = NULL;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
+}
+
+
+/*
+ * Parses a small request document whose root element is "root" and returns
+ * the text of its child element "field" (found = 0 when absent).  Returns
+ * NGX_DECLINED for anything that is not such a document.
+ */
+
+ngx_int_t
+ngx_http_pfs_s3_xml_parse(ngx_http_request_t *r, u_char *data, size_t len,
+    const char *root, const char *field, ngx_str_t *value, ngx_uint_t *found)
+{
+    xmlDocPtr            doc;
+    xmlNodePtr           node;
+    xmlChar             *text;
+    ngx_pool_cleanup_t  *cln;
+
+    *found = 0;
+
+    /*
+     * No document type declarations at all: S3 bodies never have one, and
+     * refusing them up front rules out entity expansion and external
+     * entities whatever the libxml2 version does by default.
+     */
+
+    if (ngx_strlcasestrn(data, data + len, (u_char *) "<!DOCTYPE", 9 - 1)
+        || ngx_strlcasestrn(data, data + len, (u_char *) "<!ENTITY", 8 - 1))
+    {
+        return NGX_DECLINED;
+    }
+
+    cln = ngx_pool_cleanup_add(r->pool, 0);
+    if (cln == NULL) {
+        return NGX_ERROR;
+    }
+
+    doc = xmlReadMemory((const char *) data, (int) len, NULL, NULL,
+                        XML_PARSE_NONET | XML_PARSE_NOERROR
+                        | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
+    if (doc == NULL) {
+        return NGX_DECLINED;
+    }
+
+    cln->handler = ngx_http_pfs_s3_xml_doc_cleanup;
+    cln->data = doc;
+
+    if (doc->intSubset || doc->extSubset) {
+        return NGX_DECLINED;
+    }
+
+    node = xmlDocGetRootElement(doc);
+
+    if (node == NULL || xmlStrcmp(node->name, BAD_CAST root) != 0) {
+        return NGX_DECLINED;
+    }
+
+    for (node = node->children; node; node = node->next) {
+
+        if (node->type != XML_ELEMENT_NODE
+            || xmlStrcmp(node->name, BAD_CAST field) != 0)
+        {
+            continue;
+        }
+
+        text = xmlNodeGetContent(node);
+        if (text == NULL) {
+            return NGX_ERROR;
+        }
+
+        value->len = ngx_strlen(text);
+        value->data = ngx_pnalloc(r->pool, value->len + 1);
+
+        if (value->data) {
+            ngx_memcpy(value->data, text, value->len + 1);
+        }
+
+        xmlFree(text);
+
+        if (value->data == NULL) {
+            return NGX_ERROR;
+        }
+
+        *found = 1;
+        break;
+    }
+
+    return NGX_OK;
+}
+
+
+static void
+ngx_http_pfs_s3_xml_doc_cleanup(void *data)
+{
+    xmlFreeDoc(data);
+}
