@@ -424,6 +424,8 @@ ngx_int_t ngx_http_pfs_s3_read_only(ngx_http_request_t *r);
 ngx_int_t ngx_http_pfs_s3_body_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_pfs_s3_digests_init(ngx_http_request_t *r,
     ngx_http_pfs_s3_ctx_t *ctx, ngx_http_pfs_s3_err_e *err, const char **why);
+ngx_int_t ngx_http_pfs_s3_digests_finish(ngx_http_request_t *r,
+    ngx_http_pfs_s3_ctx_t *ctx);
 ngx_int_t ngx_http_pfs_s3_read_body(ngx_http_request_t *r,
     ngx_http_pfs_s3_body_pt next);
 ngx_chain_t *ngx_http_pfs_s3_body_slices(ngx_http_request_t *r,

@@ -228,7 +228,6 @@ ngx_http_pfs_s3_digest_cleanup(void *data)
 static ngx_int_t
 ngx_http_pfs_s3_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
-    u_char                  md[EVP_MAX_MD_SIZE];
     size_t                  size;
     ngx_buf_t              *b;
     ngx_chain_t            *cl;
@@ -263,34 +262,48 @@ ngx_http_pfs_s3_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
         /* the whole body has arrived: the verdict waits in the context */
 
-        if (ctx->md5) {
-            if (EVP_DigestFinal_ex(ctx->md5, md, NULL) != 1) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-
-            if (ngx_memcmp(md, ctx->want_md5, 16) != 0) {
-                ctx->digest_failed = NGX_HTTP_PFS_S3_ERR_BAD_DIGEST;
-            }
+        if (ngx_http_pfs_s3_digests_finish(r, ctx) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-
-        if (ctx->sha256) {
-            if (EVP_DigestFinal_ex(ctx->sha256, md, NULL) != 1) {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-
-            if (ngx_memcmp(md, ctx->want_sha256, 32) != 0
-                && ctx->digest_failed == NGX_HTTP_PFS_S3_ERR_NONE)
-            {
-                ctx->digest_failed = NGX_HTTP_PFS_S3_ERR_SHA256_MISMATCH;
-            }
-        }
-
-        ctx->md5 = NULL;
-        ctx->sha256 = NULL;
-        ctx->body_complete = 1;
     }
 
     return ngx_http_next_request_body_filter(r, in);
+}
+
+
+ngx_int_t
+ngx_http_pfs_s3_digests_finish(ngx_http_request_t *r,
+    ngx_http_pfs_s3_ctx_t *ctx)
+{
+    u_char  md[EVP_MAX_MD_SIZE];
+
+    if (ctx->md5) {
+        if (EVP_DigestFinal_ex(ctx->md5, md, NULL) != 1) {
+            return NGX_ERROR;
+        }
+
+        if (ngx_memcmp(md, ctx->want_md5, 16) != 0) {
+            ctx->digest_failed = NGX_HTTP_PFS_S3_ERR_BAD_DIGEST;
+        }
+    }
+
+    if (ctx->sha256) {
+        if (EVP_DigestFinal_ex(ctx->sha256, md, NULL) != 1) {
+            return NGX_ERROR;
+        }
+
+        if (ngx_memcmp(md, ctx->want_sha256, 32) != 0
+            && ctx->digest_failed == NGX_HTTP_PFS_S3_ERR_NONE)
+        {
+            ctx->digest_failed = NGX_HTTP_PFS_S3_ERR_SHA256_MISMATCH;
+        }
+    }
+
+    ctx->md5 = NULL;
+    ctx->sha256 = NULL;
+    ctx->body_complete = 1;
+
+    return NGX_OK;
 }
 
 

@@ -35,6 +35,9 @@ static ngx_int_t ngx_http_pfs_s3_versioning_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_pfs_s3_create_bucket_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_pfs_s3_create_repo_done(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
+static ngx_int_t ngx_http_pfs_s3_create_inspected(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
+static ngx_int_t ngx_http_pfs_s3_create_branch(ngx_http_request_t *r);
 static ngx_int_t ngx_http_pfs_s3_create_branch_done(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
 static ngx_int_t ngx_http_pfs_s3_any_file(ngx_http_request_t *r,
@@ -493,7 +496,11 @@ ngx_http_pfs_s3_create_bucket_body(ngx_http_request_t *r)
 }
 
 
-/* An existing repo is fine: the bucket is the branch. */
+/*
+ * An existing repo is fine: the bucket is the branch.  PFS's CreateBranch
+ * succeeds on an existing branch too, so in an existing repo the branch is
+ * looked up first.
+ */
 
 static ngx_int_t
 ngx_http_pfs_s3_create_repo_done(ngx_http_request_t *r,
@@ -502,28 +509,74 @@ ngx_http_pfs_s3_create_repo_done(ngx_http_request_t *r,
     ngx_http_pfs_s3_ref_t        *ref;
     ngx_http_pfs_s3_ctx_t        *ctx;
     ngx_http_pfs_s3_msg_e         kind;
-    PfsV2__CreateBranchRequest    req = PFS_V2__CREATE_BRANCH_REQUEST__INIT;
+    PfsV2__InspectBranchRequest   req = PFS_V2__INSPECT_BRANCH_REQUEST__INIT;
 
-    ctx = ngx_http_pfs_s3_get_ctx(r);
+    if (ngx_http_pfs_s3_call_ok(call)) {
+        return ngx_http_pfs_s3_create_branch(r);
+    }
 
-    if (!ngx_http_pfs_s3_call_ok(call)) {
-        kind = ngx_http_pfs_s3_classify(r, &call->grpc_message);
+    kind = ngx_http_pfs_s3_classify(r, &call->grpc_message);
 
-        if (kind == NGX_HTTP_PFS_S3_MSG_PROJECT_NOT_FOUND) {
-            return ngx_http_pfs_s3_send_error(r,
+    if (kind == NGX_HTTP_PFS_S3_MSG_PROJECT_NOT_FOUND) {
+        return ngx_http_pfs_s3_send_error(r,
                                        NGX_HTTP_PFS_S3_ERR_INVALID_BUCKET_NAME,
                                        "the bucket's PFS project does not "
                                        "exist");
-        }
-
-        if (call->grpc_status != NGX_HTTP_PFS_S3_GRPC_ALREADY_EXISTS
-            && kind != NGX_HTTP_PFS_S3_MSG_REPO_EXISTS)
-        {
-            return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_INTERNAL);
-        }
     }
 
+    if (call->grpc_status != NGX_HTTP_PFS_S3_GRPC_ALREADY_EXISTS
+        && kind != NGX_HTTP_PFS_S3_MSG_REPO_EXISTS)
+    {
+        return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_INTERNAL);
+    }
+
+    ctx = ngx_http_pfs_s3_get_ctx(r);
     ref = ctx->op_data;
+
+    req.branch = &ref->branch;
+
+    if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/InspectBranch", &req.base,
+                             &pfs_v2__branch_info__descriptor, NULL,
+                             ngx_http_pfs_s3_create_inspected, NULL)
+        != NGX_DONE)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_create_inspected(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call)
+{
+    if (ngx_http_pfs_s3_call_ok(call)) {
+        return ngx_http_pfs_s3_send_error(r,
+                                      NGX_HTTP_PFS_S3_ERR_BUCKET_ALREADY_OWNED,
+                                      NULL);
+    }
+
+    if (ngx_http_pfs_s3_classify(r, &call->grpc_message)
+        != NGX_HTTP_PFS_S3_MSG_BRANCH_NOT_FOUND)
+    {
+        return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_INTERNAL);
+    }
+
+    return ngx_http_pfs_s3_create_branch(r);
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_create_branch(ngx_http_request_t *r)
+{
+    ngx_http_pfs_s3_ref_t        *ref;
+    ngx_http_pfs_s3_ctx_t        *ctx;
+    PfsV2__CreateBranchRequest    req = PFS_V2__CREATE_BRANCH_REQUEST__INIT;
+
+    ctx = ngx_http_pfs_s3_get_ctx(r);
+    ref = ctx->op_data;
+
     req.branch = &ref->branch;
 
     if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/CreateBranch", &req.base,

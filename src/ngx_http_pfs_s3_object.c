@@ -1,27 +1,1010 @@
-/* Object operations (being written). */
+/*
+ * Object operations: HeadObject, GetObject, PutObject, DeleteObject.
+ *
+ *   Head/GetObject   InspectFile, then (GET) GetFile at the exact commit
+ *                    InspectFile reported, from the first byte wanted
+ *   PutObject        InspectFile (the bucket exists, the key is no
+ *                    directory) before the body is read, then one
+ *                    ModifyFile, then InspectFile for the ETag and version
+ *   DeleteObject     InspectFile, then ModifyFile if there is a file
+ */
 
 #include <ngx_http_pfs_s3.h>
 
 
+typedef struct {
+    ngx_http_pfs_s3_ref_t       ref;
+    PfsV2__FileInfo            *info;
+    off_t                       start;
+    off_t                       length;
+    ngx_uint_t                  exists;    /* PutObject overwrites a file */
+} ngx_http_pfs_s3_object_t;
+
+
+static ngx_http_pfs_s3_object_t *ngx_http_pfs_s3_object(ngx_http_request_t *r,
+    ngx_str_t *commit);
+static ngx_int_t ngx_http_pfs_s3_inspect_file(ngx_http_request_t *r,
+    ngx_http_pfs_s3_object_t *obj, ngx_http_pfs_s3_done_pt done);
+static ngx_int_t ngx_http_pfs_s3_get_inspected(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
+static ngx_int_t ngx_http_pfs_s3_conditions(ngx_http_request_t *r,
+    ngx_str_t *etag, time_t mtime);
+static ngx_uint_t ngx_http_pfs_s3_etag_match(ngx_str_t *list,
+    ngx_str_t *etag);
+static ngx_int_t ngx_http_pfs_s3_range(ngx_http_request_t *r, off_t size,
+    off_t *start, off_t *length);
+static ngx_int_t ngx_http_pfs_s3_object_headers(ngx_http_request_t *r,
+    ngx_http_pfs_s3_object_t *obj, ngx_str_t *etag);
+static ngx_int_t ngx_http_pfs_s3_overrides(ngx_http_request_t *r);
+static ngx_int_t ngx_http_pfs_s3_get_file_done(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
+static ngx_int_t ngx_http_pfs_s3_put_inspected(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
+static ngx_int_t ngx_http_pfs_s3_put_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_pfs_s3_put_modified(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
+static ngx_int_t ngx_http_pfs_s3_put_done(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
+static ngx_int_t ngx_http_pfs_s3_delete_inspected(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
+static ngx_int_t ngx_http_pfs_s3_delete_done(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
+static ngx_int_t ngx_http_pfs_s3_version_header(ngx_http_request_t *r,
+    PfsV2__FileInfo *info);
+
+
+static ngx_http_pfs_s3_object_t *
+ngx_http_pfs_s3_object(ngx_http_request_t *r, ngx_str_t *commit)
+{
+    ngx_http_pfs_s3_ctx_t     *ctx;
+    ngx_http_pfs_s3_object_t  *obj;
+
+    ctx = ngx_http_pfs_s3_get_ctx(r);
+
+    obj = ngx_pcalloc(r->pool, sizeof(ngx_http_pfs_s3_object_t));
+    if (obj == NULL) {
+        return NULL;
+    }
+
+    if (ngx_http_pfs_s3_ref(r, &obj->ref, &ctx->bucket, commit, &ctx->path)
+        != NGX_OK)
+    {
+        return NULL;
+    }
+
+    ctx->op_data = obj;
+
+    return obj;
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_inspect_file(ngx_http_request_t *r,
+    ngx_http_pfs_s3_object_t *obj, ngx_http_pfs_s3_done_pt done)
+{
+    PfsV2__InspectFileRequest  req = PFS_V2__INSPECT_FILE_REQUEST__INIT;
+
+    req.file = &obj->ref.file;
+
+    if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/InspectFile", &req.base,
+                             &pfs_v2__file_info__descriptor, NULL, done, obj)
+        != NGX_DONE)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+/* ---------------------------------------------------------------- get */
+
 ngx_int_t
 ngx_http_pfs_s3_get_object(ngx_http_request_t *r)
 {
-    return ngx_http_pfs_s3_send_error(r, NGX_HTTP_PFS_S3_ERR_NOT_IMPLEMENTED,
-                                      NULL);
+    u_char                    *p;
+    ngx_str_t                  version;
+    ngx_http_pfs_s3_ctx_t     *ctx;
+    ngx_http_pfs_s3_object_t  *obj;
+
+    ctx = ngx_http_pfs_s3_get_ctx(r);
+
+    ngx_http_discard_request_body(r);
+
+    ngx_str_null(&version);
+
+    if (ngx_http_pfs_s3_arg(ctx, "versionId", &version) == NGX_OK) {
+
+        /* a version is a commit id: 32 lowercase hex characters */
+
+        for (p = version.data; p < version.data + version.len; p++) {
+            if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) {
+                break;
+            }
+        }
+
+        if (version.len != 32 || p != version.data + version.len) {
+            return ngx_http_pfs_s3_send_error(r,
+                                          NGX_HTTP_PFS_S3_ERR_INVALID_ARGUMENT,
+                                          "Invalid version id specified");
+        }
+    }
+
+    obj = ngx_http_pfs_s3_object(r, &version);
+    if (obj == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_pfs_s3_inspect_file(r, obj, ngx_http_pfs_s3_get_inspected);
 }
 
+
+static ngx_int_t
+ngx_http_pfs_s3_get_inspected(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call)
+{
+    u_char                     *etag_buf;
+    time_t                      mtime;
+    ngx_int_t                   rc;
+    ngx_str_t                   etag;
+    PfsV2__FileInfo            *info;
+    ngx_http_pfs_s3_object_t   *obj;
+    PfsV2__GetFileRequest       req = PFS_V2__GET_FILE_REQUEST__INIT;
+
+    obj = call->data;
+
+    if (!ngx_http_pfs_s3_call_ok(call)) {
+        return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY);
+    }
+
+    info = ngx_http_pfs_s3_call_message(call);
+
+    if (info == NULL || info->file_type != PFS_V2__FILE_TYPE__FILE
+        || info->size_bytes < 0)
+    {
+        /* a directory is a common prefix, not an object */
+        return ngx_http_pfs_s3_send_error(r, NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY,
+                                          NULL);
+    }
+
+    obj->info = info;
+
+    etag_buf = ngx_pnalloc(r->pool, 2 * info->hash.len + 16);
+    if (etag_buf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    etag.data = etag_buf;
+    etag.len = ngx_http_pfs_s3_etag(etag_buf, &info->hash);
+
+    mtime = info->committed ? (time_t) info->committed->seconds : 0;
+
+    rc = ngx_http_pfs_s3_conditions(r, &etag, mtime);
+
+    if (rc == NGX_HTTP_PRECONDITION_FAILED) {
+        return ngx_http_pfs_s3_send_error(r,
+                                       NGX_HTTP_PFS_S3_ERR_PRECONDITION_FAILED,
+                                       NULL);
+    }
+
+    if (ngx_http_pfs_s3_object_headers(r, obj, &etag) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_HTTP_NOT_MODIFIED) {
+        return ngx_http_pfs_s3_send_error(r, NGX_HTTP_PFS_S3_ERR_NOT_MODIFIED,
+                                          NULL);
+    }
+
+    rc = ngx_http_pfs_s3_range(r, info->size_bytes, &obj->start, &obj->length);
+
+    if (rc == NGX_HTTP_RANGE_NOT_SATISFIABLE) {
+        return ngx_http_pfs_s3_send_error(r, NGX_HTTP_PFS_S3_ERR_INVALID_RANGE,
+                                          NULL);
+    }
+
+    if (rc != NGX_OK && rc != NGX_HTTP_PARTIAL_CONTENT) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    r->headers_out.status = rc == NGX_OK ? NGX_HTTP_OK
+                                         : NGX_HTTP_PARTIAL_CONTENT;
+    r->headers_out.content_length_n = obj->length;
+
+    rc = ngx_http_send_header(r);
+
+    if (rc == NGX_ERROR || rc > NGX_OK || r->header_only) {
+        return rc;
+    }
+
+    if (obj->length == 0) {
+        return ngx_http_send_special(r, NGX_HTTP_LAST);
+    }
+
+    /*
+     * GetFile at the commit InspectFile answered for, so that the bytes are
+     * the ones the headers describe even if the branch moves meanwhile.
+     */
+
+    if (info->file && info->file->commit && info->file->commit->id
+        && info->file->commit->id[0])
+    {
+        obj->ref.commit.id = info->file->commit->id;
+    }
+
+    req.file = &obj->ref.file;
+    req.offset = obj->start;
+
+    call = ngx_http_pfs_s3_call_create(r, "/pfs_v2.API/GetFile",
+                                       &google__protobuf__bytes_value__descriptor,
+                                       ngx_http_pfs_s3_get_file_done);
+    if (call == NULL) {
+        return NGX_ERROR;
+    }
+
+    call->raw = 1;
+    call->raw_limit = obj->length;
+    call->data = obj;
+
+    if (ngx_http_pfs_s3_call_start(r, call,
+                                   ngx_http_pfs_s3_frame(r->pool, &req.base))
+        != NGX_DONE)
+    {
+        return NGX_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+/*
+ * After the status line went out, a failed or short GetFile can only break
+ * the connection: a client must never take a truncated object for a whole.
+ */
+
+static ngx_int_t
+ngx_http_pfs_s3_get_file_done(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call)
+{
+    ngx_http_pfs_s3_object_t  *obj;
+
+    obj = call->data;
+
+    if (!ngx_http_pfs_s3_call_ok(call) || call->raw_sent != obj->length) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "pfs_s3: GetFile gave %O of %O bytes (%s \"%V\"), "
+                      "closing the connection", call->raw_sent, obj->length,
+                      ngx_http_pfs_s3_grpc_code_name(call->grpc_status),
+                      &call->grpc_message);
+
+        r->connection->error = 1;
+        return NGX_ERROR;
+    }
+
+    return ngx_http_send_special(r, NGX_HTTP_LAST);
+}
+
+
+/*
+ * Conditional requests, in the order RFC 9110 and S3 evaluate them:
+ * If-Match, else If-Unmodified-Since (412); If-None-Match, else
+ * If-Modified-Since (304).
+ */
+
+static ngx_int_t
+ngx_http_pfs_s3_conditions(ngx_http_request_t *r, ngx_str_t *etag,
+    time_t mtime)
+{
+    time_t            t;
+    ngx_table_elt_t  *h;
+
+    h = r->headers_in.if_match;
+
+    if (h) {
+        if (!ngx_http_pfs_s3_etag_match(&h->value, etag)) {
+            return NGX_HTTP_PRECONDITION_FAILED;
+        }
+
+    } else if (r->headers_in.if_unmodified_since) {
+        h = r->headers_in.if_unmodified_since;
+        t = ngx_parse_http_time(h->value.data, h->value.len);
+
+        if (t != NGX_ERROR && mtime > t) {
+            return NGX_HTTP_PRECONDITION_FAILED;
+        }
+    }
+
+    h = r->headers_in.if_none_match;
+
+    if (h) {
+        if (ngx_http_pfs_s3_etag_match(&h->value, etag)) {
+            return NGX_HTTP_NOT_MODIFIED;
+        }
+
+    } else if (r->headers_in.if_modified_since) {
+        h = r->headers_in.if_modified_since;
+        t = ngx_parse_http_time(h->value.data, h->value.len);
+
+        if (t != NGX_ERROR && mtime <= t) {
+            return NGX_HTTP_NOT_MODIFIED;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* "*", or a comma-separated list of entity tags, quoted or not. */
+
+static ngx_uint_t
+ngx_http_pfs_s3_etag_match(ngx_str_t *list, ngx_str_t *etag)
+{
+    u_char  *p, *last, *start, *end;
+
+    p = list->data;
+    last = p + list->len;
+
+    while (p < last) {
+
+        while (p < last && (*p == ' ' || *p == '\t' || *p == ',')) {
+            p++;
+        }
+
+        start = p;
+
+        while (p < last && *p != ',') {
+            p++;
+        }
+
+        end = p;
+
+        while (end > start && (end[-1] == ' ' || end[-1] == '\t')) {
+            end--;
+        }
+
+        if (end - start >= 2 && start[0] == 'W' && start[1] == '/') {
+            start += 2;
+        }
+
+        if (end - start == 1 && *start == '*') {
+            return 1;
+        }
+
+        if ((size_t) (end - start) == etag->len
+            && ngx_strncmp(start, etag->data, etag->len) == 0)
+        {
+            return 1;
+        }
+
+        if ((size_t) (end - start) == etag->len - 2
+            && ngx_strncmp(start, etag->data + 1, etag->len - 2) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * One byte range ("a-b", "a-", "-n"): NGX_HTTP_PARTIAL_CONTENT with the
+ * range, NGX_OK for the whole object (no Range, several ranges, or one S3
+ * ignores as malformed), NGX_HTTP_RANGE_NOT_SATISFIABLE.
+ */
+
+static ngx_int_t
+ngx_http_pfs_s3_range(ngx_http_request_t *r, off_t size, off_t *start,
+    off_t *length)
+{
+    u_char           *p, *last;
+    off_t             a, b, cutoff, cutlim;
+    ngx_uint_t        suffix;
+    ngx_table_elt_t  *h;
+
+    *start = 0;
+    *length = size;
+
+    h = r->headers_in.range;
+
+    if (h == NULL || h->value.len < 7
+        || ngx_strncasecmp(h->value.data, (u_char *) "bytes=", 6) != 0)
+    {
+        return NGX_OK;
+    }
+
+    p = h->value.data + 6;
+    last = h->value.data + h->value.len;
+
+    if (ngx_strlchr(p, last, ',')) {
+        return NGX_OK;
+    }
+
+    cutoff = NGX_MAX_OFF_T_VALUE / 10;
+    cutlim = NGX_MAX_OFF_T_VALUE % 10;
+
+    while (p < last && *p == ' ') { p++; }
+
+    suffix = 0;
+    a = 0;
+    b = -1;
+
+    if (p < last && *p == '-') {
+        suffix = 1;
+        p++;
+
+    } else {
+        if (p == last || *p < '0' || *p > '9') {
+            return NGX_OK;
+        }
+
+        while (p < last && *p >= '0' && *p <= '9') {
+            if (a >= cutoff && (a > cutoff || *p - '0' > cutlim)) {
+                return NGX_OK;
+            }
+
+            a = a * 10 + (*p++ - '0');
+        }
+
+        while (p < last && *p == ' ') { p++; }
+
+        if (p == last || *p++ != '-') {
+            return NGX_OK;
+        }
+    }
+
+    while (p < last && *p == ' ') { p++; }
+
+    if (p < last) {
+        if (*p < '0' || *p > '9') {
+            return NGX_OK;
+        }
+
+        b = 0;
+
+        while (p < last && *p >= '0' && *p <= '9') {
+            if (b >= cutoff && (b > cutoff || *p - '0' > cutlim)) {
+                return NGX_OK;
+            }
+
+            b = b * 10 + (*p++ - '0');
+        }
+
+        while (p < last && *p == ' ') { p++; }
+
+        if (p != last) {
+            return NGX_OK;
+        }
+
+    } else if (suffix) {
+        return NGX_OK;
+    }
+
+    if (suffix) {
+        /* the last b bytes */
+
+        if (b == 0 || size == 0) {
+            goto unsatisfiable;
+        }
+
+        a = (b >= size) ? 0 : size - b;
+        b = size - 1;
+
+    } else {
+        if (b >= 0 && b < a) {
+            return NGX_OK;
+        }
+
+        if (a >= size) {
+            goto unsatisfiable;
+        }
+
+        if (b < 0 || b >= size) {
+            b = size - 1;
+        }
+    }
+
+    *start = a;
+    *length = b - a + 1;
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Content-Range");
+    h->lowcase_key = NULL;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    h->value.data = ngx_pnalloc(r->pool,
+                                sizeof("bytes -/") - 1 + 3 * NGX_OFF_T_LEN);
+    if (h->value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->value.len = ngx_sprintf(h->value.data, "bytes %O-%O/%O", a, b, size)
+                   - h->value.data;
+
+    r->headers_out.content_range = h;
+
+    return NGX_HTTP_PARTIAL_CONTENT;
+
+unsatisfiable:
+
+    h = ngx_list_push(&r->headers_out.headers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->hash = 1;
+    ngx_str_set(&h->key, "Content-Range");
+    h->lowcase_key = NULL;
+#if (nginx_version >= 1023000)
+    h->next = NULL;
+#endif
+
+    h->value.data = ngx_pnalloc(r->pool, sizeof("bytes */") - 1 + NGX_OFF_T_LEN);
+    if (h->value.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->value.len = ngx_sprintf(h->value.data, "bytes */%O", size)
+                   - h->value.data;
+
+    r->headers_out.content_range = h;
+
+    return NGX_HTTP_RANGE_NOT_SATISFIABLE;
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_object_headers(ngx_http_request_t *r,
+    ngx_http_pfs_s3_object_t *obj, ngx_str_t *etag)
+{
+    u_char                 *p;
+    ngx_http_pfs_s3_ctx_t  *ctx;
+
+    ctx = ngx_http_pfs_s3_get_ctx(r);
+
+    if (ngx_http_pfs_s3_add_header(r, "ETag", etag->data, etag->len)
+        != NGX_OK
+        || ngx_http_pfs_s3_add_header(r, "Accept-Ranges",
+                                      (u_char *) "bytes", 5)
+           != NGX_OK
+        || ngx_http_pfs_s3_version_header(r, obj->info) != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    if (obj->info->committed) {
+        r->headers_out.last_modified_time =
+                                        (time_t) obj->info->committed->seconds;
+    }
+
+    /* PFS keeps no content type: nginx's types, by the key's extension */
+
+    ngx_str_null(&r->exten);
+
+    for (p = ctx->key.data + ctx->key.len; p > ctx->key.data; p--) {
+        if (p[-1] == '/') {
+            break;
+        }
+
+        if (p[-1] == '.') {
+            r->exten.data = p;
+            r->exten.len = ctx->key.data + ctx->key.len - p;
+            break;
+        }
+    }
+
+    if (ngx_http_pfs_s3_overrides(r) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_set_content_type(r);
+}
+
+
+/* response-* query arguments set the response's headers (S3 semantics) */
+
+static ngx_int_t
+ngx_http_pfs_s3_overrides(ngx_http_request_t *r)
+{
+    ngx_str_t               v;
+    ngx_uint_t              i;
+    ngx_http_pfs_s3_ctx_t  *ctx;
+
+    static struct {
+        const char  *arg;
+        const char  *header;
+    } overrides[] = {
+        { "response-content-language", "Content-Language" },
+        { "response-expires", "Expires" },
+        { "response-cache-control", "Cache-Control" },
+        { "response-content-disposition", "Content-Disposition" },
+        { "response-content-encoding", "Content-Encoding" },
+        { NULL, NULL }
+    };
+
+    ctx = ngx_http_pfs_s3_get_ctx(r);
+
+    if (ngx_http_pfs_s3_arg(ctx, "response-content-type", &v) == NGX_OK
+        && v.len)
+    {
+        r->headers_out.content_type = v;
+        r->headers_out.content_type_len = v.len;
+        r->headers_out.content_type_lowcase = NULL;
+    }
+
+    for (i = 0; overrides[i].arg; i++) {
+        if (ngx_http_pfs_s3_arg(ctx, overrides[i].arg, &v) == NGX_OK
+            && v.len)
+        {
+            if (ngx_http_pfs_s3_add_header(r, overrides[i].header, v.data,
+                                           v.len)
+                != NGX_OK)
+            {
+                return NGX_ERROR;
+            }
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_version_header(ngx_http_request_t *r, PfsV2__FileInfo *info)
+{
+    char  *id;
+
+    if (info == NULL || info->file == NULL || info->file->commit == NULL) {
+        return NGX_OK;
+    }
+
+    id = info->file->commit->id;
+
+    if (id == NULL || id[0] == '\0') {
+        return NGX_OK;
+    }
+
+    return ngx_http_pfs_s3_add_header(r, "x-amz-version-id", (u_char *) id,
+                                      ngx_strlen(id));
+}
+
+
+/* ---------------------------------------------------------------- put */
 
 ngx_int_t
 ngx_http_pfs_s3_put_object(ngx_http_request_t *r)
 {
-    return ngx_http_pfs_s3_send_error(r, NGX_HTTP_PFS_S3_ERR_NOT_IMPLEMENTED,
-                                      NULL);
+    const char                *why;
+    ngx_http_pfs_s3_ctx_t     *ctx;
+    ngx_http_pfs_s3_err_e      err;
+    ngx_http_pfs_s3_object_t  *obj;
+
+    ctx = ngx_http_pfs_s3_get_ctx(r);
+
+    if (ctx->bucket.commit.len) {
+        return ngx_http_pfs_s3_read_only(r);
+    }
+
+    if (r->headers_in.content_length_n < 0 && !r->headers_in.chunked) {
+        return ngx_http_pfs_s3_send_error(r,
+                                    NGX_HTTP_PFS_S3_ERR_MISSING_CONTENT_LENGTH,
+                                    NULL);
+    }
+
+    why = NULL;
+
+    if (ngx_http_pfs_s3_digests_init(r, ctx, &err, &why) != NGX_OK) {
+        return ngx_http_pfs_s3_send_error(r, err, why);
+    }
+
+    obj = ngx_http_pfs_s3_object(r, NULL);
+    if (obj == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    /*
+     * Before the body is read: a missing bucket is answered without the
+     * body ("Expect: 100-continue" clients never send it), and a key that
+     * names a directory is refused, since replacing it would delete every
+     * file under it.
+     */
+
+    return ngx_http_pfs_s3_inspect_file(r, obj, ngx_http_pfs_s3_put_inspected);
 }
 
+
+static ngx_int_t
+ngx_http_pfs_s3_put_inspected(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call)
+{
+    PfsV2__FileInfo           *info;
+    ngx_http_pfs_s3_object_t  *obj;
+
+    obj = call->data;
+
+    if (ngx_http_pfs_s3_call_ok(call)) {
+        info = ngx_http_pfs_s3_call_message(call);
+
+        if (info && info->file_type == PFS_V2__FILE_TYPE__DIR) {
+            return ngx_http_pfs_s3_send_error(r,
+                                        NGX_HTTP_PFS_S3_ERR_INVALID_FILE_PATH,
+                                        "the key names a PFS directory "
+                                        "(other keys start with it and "
+                                        "\"/\")");
+        }
+
+        obj->exists = 1;
+
+    } else if (ngx_http_pfs_s3_call_error(r, call,
+                                          NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY)
+               != NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY)
+    {
+        return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY);
+    }
+
+    return ngx_http_pfs_s3_read_body(r, ngx_http_pfs_s3_put_body);
+}
+
+
+/*
+ * The whole body has arrived and is verified: one ModifyFile stream
+ * replaces the file in a commit of its own on the branch.
+ */
+
+static ngx_int_t
+ngx_http_pfs_s3_put_body(ngx_http_request_t *r)
+{
+    ngx_uint_t                    empty;
+    ngx_chain_t                  *body, **ll;
+    ngx_http_pfs_s3_ctx_t        *ctx;
+    ngx_http_pfs_s3_call_t       *call;
+    ngx_http_pfs_s3_object_t     *obj;
+    ngx_http_pfs_s3_loc_conf_t   *plcf;
+    PfsV2__AddFile                add = PFS_V2__ADD_FILE__INIT;
+    PfsV2__DeleteFile             del = PFS_V2__DELETE_FILE__INIT;
+    PfsV2__ModifyFileRequest      req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
+
+    ctx = ngx_http_pfs_s3_get_ctx(r);
+    obj = ctx->op_data;
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_pfs_s3_module);
+
+    if (ngx_http_pfs_s3_digests_finish(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->digest_failed != NGX_HTTP_PFS_S3_ERR_NONE) {
+        return ngx_http_pfs_s3_send_error(r, ctx->digest_failed, NULL);
+    }
+
+    /* set_commit: the branch, so that the stream is one new commit */
+
+    obj->ref.commit.id = "";
+
+    req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_SET_COMMIT;
+    req.set_commit = &obj->ref.commit;
+
+    body = ngx_http_pfs_s3_frame(r->pool, &req.base);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ll = &body->next;
+
+    if (obj->exists) {
+        del.path = obj->ref.file.path;
+
+        req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_DELETE_FILE;
+        req.delete_file = &del;
+
+        *ll = ngx_http_pfs_s3_frame(r->pool, &req.base);
+        if (*ll == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ll = &(*ll)->next;
+    }
+
+    *ll = ngx_http_pfs_s3_body_slices(r, &ctx->path, plcf->piece_size, &empty);
+
+    if (empty) {
+        /* an empty object is one add_file without a source */
+
+        add.path = obj->ref.file.path;
+
+        req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_ADD_FILE;
+        req.add_file = &add;
+
+        *ll = ngx_http_pfs_s3_frame(r->pool, &req.base);
+    }
+
+    if (*ll == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    call = ngx_http_pfs_s3_call_create(r, "/pfs_v2.API/ModifyFile",
+                                       &google__protobuf__empty__descriptor,
+                                       ngx_http_pfs_s3_put_modified);
+    if (call == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    call->data = obj;
+
+    if (ngx_http_pfs_s3_call_start(r, call, body) != NGX_DONE) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_put_modified(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call)
+{
+    ngx_http_pfs_s3_object_t  *obj;
+
+    if (!ngx_http_pfs_s3_call_ok(call)) {
+        return ngx_http_pfs_s3_fail(r, call,
+                                    NGX_HTTP_PFS_S3_ERR_NO_SUCH_BUCKET);
+    }
+
+    obj = call->data;
+
+    return ngx_http_pfs_s3_inspect_file(r, obj, ngx_http_pfs_s3_put_done);
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_put_done(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call)
+{
+    u_char           *etag;
+    PfsV2__FileInfo  *info;
+
+    info = ngx_http_pfs_s3_call_message(call);
+
+    if (!ngx_http_pfs_s3_call_ok(call) || info == NULL) {
+        /* the object is stored; only its description could not be read */
+
+        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
+                      "pfs_s3: stored, but InspectFile failed: %s \"%V\"",
+                      ngx_http_pfs_s3_grpc_code_name(call->grpc_status),
+                      &call->grpc_message);
+
+        return ngx_http_pfs_s3_send_empty(r, NGX_HTTP_OK);
+    }
+
+    etag = ngx_pnalloc(r->pool, 2 * info->hash.len + 16);
+    if (etag == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_pfs_s3_add_header(r, "ETag", etag,
+                                   ngx_http_pfs_s3_etag(etag, &info->hash))
+        != NGX_OK
+        || ngx_http_pfs_s3_version_header(r, info) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_pfs_s3_send_empty(r, NGX_HTTP_OK);
+}
+
+
+/* ---------------------------------------------------------------- delete */
+
+/*
+ * DeleteObject answers 204 for a missing key, as S3 does, without making
+ * an empty commit; a key that names a directory is not an object either and
+ * is left alone (deleting it in PFS would delete every file under it).
+ */
 
 ngx_int_t
 ngx_http_pfs_s3_delete_object(ngx_http_request_t *r)
 {
-    return ngx_http_pfs_s3_send_error(r, NGX_HTTP_PFS_S3_ERR_NOT_IMPLEMENTED,
-                                      NULL);
+    ngx_http_pfs_s3_ctx_t     *ctx;
+    ngx_http_pfs_s3_object_t  *obj;
+
+    ctx = ngx_http_pfs_s3_get_ctx(r);
+
+    if (ctx->bucket.commit.len) {
+        return ngx_http_pfs_s3_read_only(r);
+    }
+
+    ngx_http_discard_request_body(r);
+
+    obj = ngx_http_pfs_s3_object(r, NULL);
+    if (obj == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_pfs_s3_inspect_file(r, obj,
+                                        ngx_http_pfs_s3_delete_inspected);
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_delete_inspected(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call)
+{
+    ngx_chain_t               *body;
+    PfsV2__FileInfo           *info;
+    ngx_http_pfs_s3_call_t    *mcall;
+    ngx_http_pfs_s3_object_t  *obj;
+    PfsV2__DeleteFile          del = PFS_V2__DELETE_FILE__INIT;
+    PfsV2__ModifyFileRequest   req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
+
+    obj = call->data;
+
+    if (!ngx_http_pfs_s3_call_ok(call)) {
+        if (ngx_http_pfs_s3_call_error(r, call,
+                                       NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY)
+            == NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY)
+        {
+            return ngx_http_pfs_s3_send_empty(r, NGX_HTTP_NO_CONTENT);
+        }
+
+        return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY);
+    }
+
+    info = ngx_http_pfs_s3_call_message(call);
+
+    if (info == NULL || info->file_type != PFS_V2__FILE_TYPE__FILE) {
+        return ngx_http_pfs_s3_send_empty(r, NGX_HTTP_NO_CONTENT);
+    }
+
+    obj->ref.commit.id = "";
+
+    req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_SET_COMMIT;
+    req.set_commit = &obj->ref.commit;
+
+    body = ngx_http_pfs_s3_frame(r->pool, &req.base);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    del.path = obj->ref.file.path;
+
+    req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_DELETE_FILE;
+    req.delete_file = &del;
+
+    body->next = ngx_http_pfs_s3_frame(r->pool, &req.base);
+    if (body->next == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    mcall = ngx_http_pfs_s3_call_create(r, "/pfs_v2.API/ModifyFile",
+                                        &google__protobuf__empty__descriptor,
+                                        ngx_http_pfs_s3_delete_done);
+    if (mcall == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    mcall->data = obj;
+
+    if (ngx_http_pfs_s3_call_start(r, mcall, body) != NGX_DONE) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_delete_done(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call)
+{
+    if (!ngx_http_pfs_s3_call_ok(call)) {
+        return ngx_http_pfs_s3_fail(r, call,
+                                    NGX_HTTP_PFS_S3_ERR_NO_SUCH_BUCKET);
+    }
+
+    return ngx_http_pfs_s3_send_empty(r, NGX_HTTP_NO_CONTENT);
 }
