@@ -9,10 +9,13 @@ hands it to Debian's python3.  It does
 and prints TAP through `tap`.
 """
 
+import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 import traceback
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
@@ -63,6 +66,22 @@ class Tap:
 tap = Tap()
 
 
+def _kill(pid, sig):
+    try:
+        os.kill(pid, sig)
+    except OSError:
+        pass
+
+
+def _alive(pid):
+    """True while pid exists and is not a zombie."""
+    try:
+        with open('/proc/%d/stat' % pid) as f:
+            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
+    except (OSError, IndexError):
+        return False
+
+
 class Stack:
     """pfsd (and nginx with the module, unless nginx=False) on free ports.
 
@@ -110,11 +129,62 @@ class Stack:
         return self
 
     def stop(self):
+        # The processes were started by an earlier `stack start` and are not
+        # children of `stack stop`, whose waitpid therefore cannot see them
+        # exit and waits out its 20 s deadline: stop them here first.
+        for name in ('nginx', 'pfsd'):
+            self._signal_and_forget(name, signal.SIGTERM)
         subprocess.run([STACK, 'stop', self.dir], check=False)
 
     def pfsd(self, action):
         """action: start | stop | kill (SIGKILL) | restart"""
+        if action in ('stop', 'kill', 'restart'):
+            self._signal_and_forget(
+                'pfsd', signal.SIGKILL if action == 'kill' else signal.SIGTERM)
+            if action != 'restart':
+                return
+            action = 'start'
         self._run('pfsd', self.dir, action)
+
+    def pids(self):
+        """{name: pid} of the processes running now."""
+        try:
+            with open(os.path.join(self.dir, 'stack.json')) as f:
+                st = json.load(f)
+        except OSError:
+            return {}
+        return {k: int(v) for k, v in (st.get('detached') or {}).items()}
+
+    def _signal_and_forget(self, name, sig, timeout=20):
+        """Signals one process, waits until it is gone (a zombie counts as
+        gone: it is not our child), SIGKILLs it after `timeout`, and removes
+        it from the harness state.  Returns seconds it took, or None when
+        the process was not running."""
+        state_file = os.path.join(self.dir, 'stack.json')
+        try:
+            with open(state_file) as f:
+                st = json.load(f)
+        except OSError:
+            return None
+        pid = (st.get('detached') or {}).get(name)
+        if not pid:
+            return None
+        pid = int(pid)
+        t0 = time.time()
+        _kill(pid, sig)
+        if sig == signal.SIGKILL:
+            _kill(-pid, sig)
+        while _alive(pid) and time.time() - t0 < timeout:
+            time.sleep(0.01)
+        if _alive(pid):
+            _kill(-pid, signal.SIGKILL)
+            _kill(pid, signal.SIGKILL)
+            while _alive(pid) and time.time() - t0 < timeout + 10:
+                time.sleep(0.01)
+        del st['detached'][name]
+        with open(state_file, 'w') as f:
+            json.dump(st, f, sort_keys=True)
+        return time.time() - t0
 
     def nginx(self, action):
         """action: start | stop | reload"""
