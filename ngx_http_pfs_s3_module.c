@@ -365,7 +365,25 @@ ngx_http_pfs_s3_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_http_pfs_s3_loc_conf_t *prev = parent;
     ngx_http_pfs_s3_loc_conf_t *conf = child;
 
-    ngx_conf_merge_value(conf->enable, prev->enable, 0);
+    ngx_http_core_loc_conf_t  *clcf;
+
+    /* like other content handlers, pfs_s3 is not inherited */
+
+    if (conf->enable == NGX_CONF_UNSET) {
+        conf->enable = 0;
+    }
+
+    if (conf->enable) {
+        clcf = ngx_http_conf_get_module_loc_conf(cf, ngx_http_core_module);
+
+        if (clcf->handler != ngx_http_pfs_s3_handler) {
+            ngx_conf_log_error(NGX_LOG_EMERG, cf, 0,
+                               "\"pfs_s3\" conflicts with another content "
+                               "handler (proxy_pass, grpc_pass, ...) in "
+                               "location \"%V\"", &clcf->name);
+            return NGX_CONF_ERROR;
+        }
+    }
 
     if (conf->base_domain.data == NULL) {
         conf->base_domain = prev->base_domain;

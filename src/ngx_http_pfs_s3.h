@@ -353,6 +353,8 @@ ngx_http_pfs_s3_err_e ngx_http_pfs_s3_call_error(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call, ngx_http_pfs_s3_err_e not_found);
 ngx_int_t ngx_http_pfs_s3_send_error(ngx_http_request_t *r,
     ngx_http_pfs_s3_err_e err, const char *message);
+ngx_int_t ngx_http_pfs_s3_answer(ngx_http_request_t *r,
+    ngx_http_pfs_s3_err_e err, const char *message);
 ngx_int_t ngx_http_pfs_s3_fail(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call, ngx_http_pfs_s3_err_e not_found);
 ngx_int_t ngx_http_pfs_s3_init_patterns(ngx_conf_t *cf,

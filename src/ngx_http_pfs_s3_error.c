@@ -495,3 +495,29 @@ ngx_http_pfs_s3_send_error(ngx_http_request_t *r, ngx_http_pfs_s3_err_e err,
 
     return ngx_http_pfs_s3_xml_send(r, x, e->status);
 }
+
+
+/*
+ * Answers the request from a step that returns NGX_OK to go on: the answer's
+ * own code waits in ctx->rc and NGX_DECLINED says "answered".
+ * NGX_HTTP_PFS_S3_ERR_NONE answers 204 (a DeleteObject of a key that cannot
+ * exist).
+ */
+
+ngx_int_t
+ngx_http_pfs_s3_answer(ngx_http_request_t *r, ngx_http_pfs_s3_err_e err,
+    const char *message)
+{
+    ngx_http_pfs_s3_ctx_t  *ctx;
+
+    ctx = ngx_http_pfs_s3_get_ctx(r);
+
+    if (err == NGX_HTTP_PFS_S3_ERR_NONE) {
+        ctx->rc = ngx_http_pfs_s3_send_empty(r, NGX_HTTP_NO_CONTENT);
+
+    } else {
+        ctx->rc = ngx_http_pfs_s3_send_error(r, err, message);
+    }
+
+    return NGX_DECLINED;
+}

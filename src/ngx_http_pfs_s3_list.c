@@ -77,6 +77,11 @@ ngx_http_pfs_s3_list_objects(ngx_http_request_t *r)
     ctx->op_data = ls;
 
     rc = ngx_http_pfs_s3_list_args(r, ctx, ls);
+
+    if (rc == NGX_DECLINED) {
+        return ctx->rc;
+    }
+
     if (rc != NGX_OK) {
         return rc;
     }
@@ -175,14 +180,14 @@ ngx_http_pfs_s3_list_args(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
     if (ls->delimiter.len
         && !(ls->delimiter.len == 1 && ls->delimiter.data[0] == '/'))
     {
-        return ngx_http_pfs_s3_send_error(r,
+        return ngx_http_pfs_s3_answer(r,
                                           NGX_HTTP_PFS_S3_ERR_INVALID_DELIMITER,
                                           NULL);
     }
 
     if (ngx_http_pfs_s3_arg(ctx, "encoding-type", &v) == NGX_OK) {
         if (!(v.len == 3 && ngx_strncmp(v.data, "url", 3) == 0)) {
-            return ngx_http_pfs_s3_send_error(r,
+            return ngx_http_pfs_s3_answer(r,
                                   NGX_HTTP_PFS_S3_ERR_INVALID_ARGUMENT,
                                   "Invalid Encoding Method specified in "
                                   "Request");
@@ -195,7 +200,7 @@ ngx_http_pfs_s3_list_args(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
         n = ngx_atoi(v.data, v.len);
 
         if (n == NGX_ERROR) {
-            return ngx_http_pfs_s3_send_error(r,
+            return ngx_http_pfs_s3_answer(r,
                                   NGX_HTTP_PFS_S3_ERR_INVALID_ARGUMENT,
                                   "Provided max-keys not an integer or "
                                   "within integer range");
@@ -231,7 +236,7 @@ ngx_http_pfs_s3_list_args(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
                 || ngx_http_pfs_s3_utf8_valid(raw.data + 1, raw.len - 1)
                    != NGX_OK)
             {
-                return ngx_http_pfs_s3_send_error(r,
+                return ngx_http_pfs_s3_answer(r,
                                   NGX_HTTP_PFS_S3_ERR_INVALID_ARGUMENT,
                                   "The continuation token provided is "
                                   "incorrect");
@@ -253,7 +258,7 @@ ngx_http_pfs_s3_list_args(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
         || ngx_http_pfs_s3_utf8_valid(ls->marker.data, ls->marker.len)
            != NGX_OK)
     {
-        return ngx_http_pfs_s3_send_error(r,
+        return ngx_http_pfs_s3_answer(r,
                                   NGX_HTTP_PFS_S3_ERR_INVALID_ARGUMENT,
                                   "prefix, marker and start-after must be "
                                   "UTF-8");

@@ -30,8 +30,7 @@ static ngx_int_t ngx_http_pfs_s3_check_object_key(ngx_http_request_t *r,
     ngx_http_pfs_s3_ctx_t *ctx);
 static ngx_int_t ngx_http_pfs_s3_set_resource(ngx_http_request_t *r,
     ngx_http_pfs_s3_ctx_t *ctx);
-static ngx_int_t ngx_http_pfs_s3_answer(ngx_http_request_t *r,
-    ngx_http_pfs_s3_err_e err, const char *message);
+
 
 
 const ngx_str_t  ngx_http_pfs_s3_op_names[] = {
@@ -686,27 +685,3 @@ ngx_http_pfs_s3_check_object_key(ngx_http_request_t *r,
     }
 }
 
-
-/*
- * Answers the request while it is parsed; the content handler finalizes it
- * with ctx->rc.  NGX_HTTP_PFS_S3_ERR_NONE answers 204 (a DeleteObject of a
- * key that cannot exist).
- */
-
-static ngx_int_t
-ngx_http_pfs_s3_answer(ngx_http_request_t *r, ngx_http_pfs_s3_err_e err,
-    const char *message)
-{
-    ngx_http_pfs_s3_ctx_t  *ctx;
-
-    ctx = ngx_http_pfs_s3_get_ctx(r);
-
-    if (err == NGX_HTTP_PFS_S3_ERR_NONE) {
-        ctx->rc = ngx_http_pfs_s3_send_empty(r, NGX_HTTP_NO_CONTENT);
-
-    } else {
-        ctx->rc = ngx_http_pfs_s3_send_error(r, err, message);
-    }
-
-    return NGX_DECLINED;
-}
