@@ -29,6 +29,10 @@ sub new {
     } else {
         $dir = tempdir('pfs-s3-test-XXXXXX', TMPDIR => 1,
                        CLEANUP => !$ENV{PFS_S3_TEST_KEEP});
+        # Started as root, nginx's workers run as "nobody": they must be
+        # able to reach client_body_temp_path and the other temp paths
+        # inside this directory (tempdir makes it 0700).
+        chmod 0755, $dir;
     }
 
     my $self = bless {
