@@ -10,6 +10,8 @@ use warnings;
 use lib 't/lib';
 use PfsS3::Test;
 
+sub code_of { xval($_[0], '/Error/Code') // '' }
+
 my $s = stack(no_pfsd => 1);
 
 my ($rc, $out) = $s->nginx_test;
@@ -103,8 +105,8 @@ EOF
 $t->start_nginx;
 my $res = s3($t, GET => '/');
 is $res->{status}, 503, 'no grpc_pass location: 503';
-is error_code($res), 'ServiceUnavailable', '  ServiceUnavailable';
-ok wait_for(sub { $t->slurp($t->error_log) =~ /route \/pfs_v2\.API\/ to an internal location with grpc_pass/ }),
+is code_of($res), 'ServiceUnavailable', '  ServiceUnavailable';
+ok wait_until(sub { $t->slurp($t->error_log) =~ /route \/pfs_v2\.API\/ to an internal location with grpc_pass/ }),
     '  the error log says how to fix it';
 $t->stop;
 

@@ -9,11 +9,13 @@ use warnings;
 
 use lib 't/lib';
 use PfsS3::Test;
+
+sub code_of { xval($_[0], '/Error/Code') // '' }
 use Time::HiRes qw(time);
 
 my $s = stack(no_pfsd => 1)->start;
 
-sub last_log { my @l = access_log_lines($s); return $l[-1] // '' }
+sub last_log { my @l = access_log_lines($s); return @l ? $l[-1]{line} : '' }
 
 # ---------------------------------------------------------------- PFS down
 
@@ -21,14 +23,14 @@ my $t0 = time;
 my $res = s3($s, GET => '/');
 my $elapsed = time - $t0;
 is $res->{status}, 503, 'PFS unreachable: 503';
-is error_code($res), 'ServiceUnavailable', '  ServiceUnavailable';
+is code_of($res), 'ServiceUnavailable', '  ServiceUnavailable';
 is $res->{headers}{'content-type'}, 'application/xml', '  S3 XML';
 ok $elapsed < 2, "  fast (${elapsed}s)";
 like $res->{headers}{'x-amz-request-id'}, qr/^[0-9a-f]{32}$/,
     '  x-amz-request-id';
-is xml_value($res, 'RequestId'), $res->{headers}{'x-amz-request-id'},
+is xval($res, '/Error/RequestId'), $res->{headers}{'x-amz-request-id'},
     '  the same id in the body';
-ok wait_for(sub { last_log() =~ /op=ListBuckets .*error=ServiceUnavailable .*pfs=ListRepo:502/ }),
+ok wait_until(sub { last_log() =~ /op=ListBuckets .*error=ServiceUnavailable .*pfs=ListRepo:502/ }),
     '  logged with the PFS status' or diag last_log();
 
 $res = s3($s, HEAD => '/master.repo');
@@ -65,16 +67,16 @@ my @unsupported = (
 
 for my $u (@unsupported) {
     my ($method, $path, $op) = @$u;
-    my $res = s3($s, $method => $path, content => 'x');
+    my $res = s3($s, $method => $path, body => 'x');
     is $res->{status}, 501, "$method $path: 501";
-    is error_code($res), 'NotImplemented', '  NotImplemented';
-    ok wait_for(sub { last_log() =~ /"\Q$method $path\E HTTP\/1.1" 501 .*op=\Q$op\E /}),
+    is code_of($res), 'NotImplemented', '  NotImplemented';
+    ok wait_until(sub { last_log() =~ /"\Q$method $path\E HTTP\/1.1" 501 .*op=\Q$op\E /}),
         "  logged as $op" or diag last_log();
 }
 
 $res = s3($s, PUT => '/b/k', headers => { 'x-amz-copy-source' => '/b/other' });
 is $res->{status}, 501, 'CopyObject: 501, never an empty PutObject';
-ok wait_for(sub { last_log() =~ /op=CopyObject / }), '  logged as CopyObject';
+ok wait_until(sub { last_log() =~ /op=CopyObject / }), '  logged as CopyObject';
 
 $res = s3($s, HEAD => '/b/k?partNumber=2');
 is $res->{status}, 501, 'HEAD answers 501 too';
@@ -85,10 +87,10 @@ is $res->{content} // '', '', '  without a body';
 for my $m (qw(OPTIONS PATCH)) {
     my $res = s3($s, $m => '/b/k');
     is $res->{status}, 405, "$m: 405";
-    is error_code($res), 'MethodNotAllowed', '  MethodNotAllowed';
+    is code_of($res), 'MethodNotAllowed', '  MethodNotAllowed';
 }
 
-$res = s3($s, PUT => '/', content => '');
+$res = s3($s, PUT => '/', body => '');
 is $res->{status}, 405, 'PUT /: 405';
 
 # ---------------------------------------------------------------- bucket names
@@ -97,15 +99,15 @@ for my $b ('bad..name', 'a.b.c.d', 'bad%20name', '.repo', 'repo.',
            'x' x 10 . '!') {
     my $res = s3($s, GET => "/$b");
     is $res->{status}, 400, "bucket '$b': 400";
-    is error_code($res), 'InvalidBucketName', '  InvalidBucketName';
-    is xml_value($res, 'BucketName'), ($b =~ s/%20/ /r), '  names the bucket';
+    is code_of($res), 'InvalidBucketName', '  InvalidBucketName';
+    is xval($res, '/Error/BucketName'), ($b =~ s/%20/ /r), '  names the bucket';
 }
 
 $res = s3($s, PUT => '/0123456789abcdef0123456789abcdef.master.repo/k',
-          content => 'x');
+          body => 'x');
 is $res->{status}, 405, 'PUT into a commit bucket: 405 (read-only)';
-is error_code($res), 'MethodNotAllowed', '  MethodNotAllowed';
-like xml_value($res, 'Message'), qr/read-only/, '  says why';
+is code_of($res), 'MethodNotAllowed', '  MethodNotAllowed';
+like xval($res, '/Error/Message'), qr/read-only/, '  says why';
 
 $res = s3($s, DELETE => '/0123456789abcdef0123456789abcdef.master.repo/k');
 is $res->{status}, 405, 'DELETE in a commit bucket: 405';
@@ -113,26 +115,26 @@ is $res->{status}, 405, 'DELETE in a commit bucket: 405';
 $res = s3($s, DELETE => '/0123456789abcdef0123456789abcdef.repo');
 is $res->{status}, 405, 'DeleteBucket of a commit bucket: 405';
 
-$res = s3($s, PUT => '/0123456789abcdef0123456789abcdef.repo', content => '');
+$res = s3($s, PUT => '/0123456789abcdef0123456789abcdef.repo', body => '');
 is $res->{status}, 400, 'CreateBucket of a commit bucket: 400';
-is error_code($res), 'InvalidBucketName', '  InvalidBucketName';
+is code_of($res), 'InvalidBucketName', '  InvalidBucketName';
 
 # ---------------------------------------------------------------- keys
 
 # (nginx itself refuses a bad escape before any module sees the request)
-$res = raw_http($s, "GET /b/a%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+$res = raw_http($s, "GET /b/a%zz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")->{raw};
 like $res, qr/^HTTP\/1.1 400/, 'bad escape: 400';
 
 $res = s3($s, GET => '/b/a%FF%FE');
 is $res->{status}, 400, 'key that is not UTF-8: 400';
-is error_code($res), 'InvalidURI', '  InvalidURI';
+is code_of($res), 'InvalidURI', '  InvalidURI';
 
 $res = s3($s, GET => '/b/a%00b');
 is $res->{status}, 400, 'key with NUL: 400';
 
 $res = s3($s, GET => '/b/' . ('k' x 1025));
 is $res->{status}, 400, 'key of 1025 bytes: 400';
-is error_code($res), 'KeyTooLongError', '  KeyTooLongError';
+is code_of($res), 'KeyTooLongError', '  KeyTooLongError';
 
 # Keys PFS cannot store: refused on PUT before anything reaches PFS (which
 # is down here, so any PFS call would answer 503), absent on GET, and
@@ -141,14 +143,14 @@ my @unstorable = ('a//b', '/lead', 'dir/', './a', 'a/./b', 'a/..', 'a*b',
                   'a%3Fb', 'what%20(1).txt', 'x+y', 'c@d', 'a%5Bb%5D', '%7Bx%7D',
                   'caf%C3%A9', 'tab%09key', 'del%7F', 'a!b', 'a^b');
 for my $k (@unstorable) {
-    my $res = s3($s, PUT => "/master.repo/$k", content => 'data');
+    my $res = s3($s, PUT => "/master.repo/$k", body => 'data');
     is $res->{status}, 400, "PUT '$k': 400";
-    is error_code($res), 'InvalidFilePath', '  InvalidFilePath';
-    like xml_value($res, 'Message'), qr/PFS/, '  says PFS cannot store it';
+    is code_of($res), 'InvalidFilePath', '  InvalidFilePath';
+    like xval($res, '/Error/Message'), qr/PFS/, '  says PFS cannot store it';
 
     $res = s3($s, GET => "/master.repo/$k");
     is $res->{status}, 404, "GET '$k': 404";
-    is error_code($res), 'NoSuchKey', '  NoSuchKey';
+    is code_of($res), 'NoSuchKey', '  NoSuchKey';
 
     $res = s3($s, DELETE => "/master.repo/$k");
     is $res->{status}, 204, "DELETE '$k': 204";
@@ -156,15 +158,15 @@ for my $k (@unstorable) {
 
 # The raw URI is used: "a//b" is not "a/b", "%2F" is "/".
 s3($s, GET => '/master.repo/x%2Fy%2Fz');
-ok wait_for(sub { last_log() =~ /op=GetObject bucket=master\.repo key=x\/y\/z / }),
+ok wait_until(sub { last_log() =~ /op=GetObject bucket=master\.repo key=x\/y\/z / }),
     '%2F decodes to /' or diag last_log();
 
 s3($s, GET => '/master.repo/sp%20ace');
-ok wait_for(sub { last_log() =~ /key=sp ace / }), '%20 decodes to a space';
+ok wait_until(sub { last_log() =~ /key=sp ace / }), '%20 decodes to a space';
 
 # ---------------------------------------------------------------- bodies
 
-$res = raw_http($s, "PUT /master.repo/k HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+$res = raw_http($s, "PUT /master.repo/k HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")->{raw};
 like $res, qr/^HTTP\/1.1 411/, 'PUT without Content-Length: 411';
 like $res, qr/<Code>MissingContentLength<\/Code>/, '  MissingContentLength';
 
@@ -172,21 +174,21 @@ like $res, qr/<Code>MissingContentLength<\/Code>/, '  MissingContentLength';
 # closes after the answer, so the client never sends the body.
 $res = raw_http($s, "PUT /master.repo/a//b HTTP/1.1\r\nHost: x\r\n"
                     . "Content-Length: 1000000\r\nExpect: 100-continue\r\n\r\n",
-                idle => 3);
+                timeout => 3)->{raw};
 unlike $res, qr/100 Continue/, 'refused PUT with Expect: no 100 Continue';
 like $res, qr/^HTTP\/1.1 400/, '  answered 400';
 like $res, qr/Connection: close/i, '  connection closed';
 
-$res = s3($s, PUT => '/master.repo/k', content => 'x',
+$res = s3($s, PUT => '/master.repo/k', body => 'x',
           headers => { 'Content-MD5' => 'not base64' });
 is $res->{status}, 400, 'malformed Content-MD5: 400';
-is error_code($res), 'InvalidDigest', '  InvalidDigest';
+is code_of($res), 'InvalidDigest', '  InvalidDigest';
 
-$res = s3($s, PUT => '/master.repo/k', content => 'x',
+$res = s3($s, PUT => '/master.repo/k', body => 'x',
           headers => { 'x-amz-content-sha256' => 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD' });
 is $res->{status}, 501, 'aws-chunked upload: 501, never stored framed';
 
-$res = s3($s, PUT => '/master.repo/k', content => 'x',
+$res = s3($s, PUT => '/master.repo/k', body => 'x',
           headers => { 'x-amz-content-sha256' => 'abc' });
 is $res->{status}, 400, 'malformed x-amz-content-sha256: 400';
 
@@ -197,13 +199,13 @@ for my $q ('list-type=3', 'delimiter=%2C', 'encoding-type=base64',
            'list-type=2&continuation-token=') {
     my $res = s3($s, GET => "/master.repo?$q");
     is $res->{status}, 400, "ListObjects ?$q: 400";
-    like error_code($res), qr/^Invalid(Argument|Delimiter)$/, '  ' . error_code($res);
+    like code_of($res), qr/^Invalid(Argument|Delimiter)$/, '  ' . code_of($res);
 }
 
 # ---------------------------------------------------------------- log
 
 s3($s, GET => '/b/k?acl');
-ok wait_for(sub { last_log() =~ /op=GetObjectAcl bucket=b key=k error=NotImplemented rid=[0-9a-f]{32} pfs=-$/ }),
+ok wait_until(sub { last_log() =~ /op=GetObjectAcl bucket=b key=k error=NotImplemented rid=[0-9a-f]{32} pfs=-$/ }),
     'access log variables' or diag last_log();
 
 $s->stop;

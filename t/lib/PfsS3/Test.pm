@@ -1,196 +1,78 @@
 package PfsS3::Test;
 
-# Helpers for Perl tests: the stack harness plus Test::More.  Tests do
+# Helpers for the Perl tests of the nginx module: the stack harness, S3
+# requests (HTTP::Tiny for what clients send, raw sockets for what they never
+# would), XML field checks (XML::LibXML) and direct PFS calls for set-ups the
+# S3 API cannot make.  Tests do
 #
 #   use lib 't/lib';   # prove is run from the top of the tree
 #   use PfsS3::Test;
 #   my $s = stack(location => '...')->start;
-#   my $res = s3($s, PUT => '/master.repo', content => '...');
-#   is $res->{status}, 200;
-#   is xml_value($res, 'Code'), 'NoSuchKey';
-#
-# s3() speaks HTTP with HTTP::Tiny (what a well-behaved client sends);
-# raw_http() writes bytes on a socket, for requests clients never send.
-#
-# NOTE: two engineers write tests against this file at the same time (see
-# /work/notes/module-core-coordination.md).  The first block of helpers is
-# used by t/01-*.t and later files of one of them; the second block
-# ("Second set of helpers") by t/10-*.t, t/11-*.t, t/20-*.t and later of the
-# other.  Both are exported; please keep both working rather than replacing
-# the file.
+#   my $r = s3($s, PUT => '/bucket');
+#   is $r->{status}, 200;
+#   is xval($r, '/s:ListAllMyBucketsResult/s:Owner/s:ID'), '0' x 32;
+
 use strict;
 use warnings;
 
 use Test::More;
-use HTTP::Tiny;
-use IO::Socket::INET;
-use IO::Select;
-use XML::LibXML;
-use Digest::MD5 qw(md5 md5_hex md5_base64);
-use MIME::Base64 qw(encode_base64);
-use Time::HiRes qw(sleep time);
 use PfsS3::Stack;
+
+use Digest::MD5 ();
 use Digest::SHA ();
+use HTTP::Tiny;
+use IO::Select;
+use IO::Socket::INET;
 use JSON::PP ();
+use MIME::Base64 ();
+use Time::HiRes qw(sleep time);
+use XML::LibXML;
 
 use Exporter 'import';
 our @EXPORT = (@Test::More::EXPORT, qw(
-    stack s3 http_client raw_http xml_doc xml_value xml_values xml_count
-    error_code content_md5 access_log_lines wait_for pfsd_log_lines
-    uri_escape_key create_bucket put_object
-
-    raw_send raw_request xml_xpc xval xvals xcount is_s3_error
+    stack s3 raw_http raw_request
+    xml_doc xval xvals xcount is_s3_error
     pfs pfs_ok pfs_fill repo_ref branch_ref commit_ref
-    make_bucket key_escape md5_hex md5_b64 sha256_hex
-    access_log_fields error_log_text wait_until nginx_conf_test
+    make_bucket put_object key_escape
+    md5_hex md5_b64 sha256_hex
+    access_log_lines error_log_text wait_until nginx_conf_test
     worker_pids rss_kib
 ));
 
+our $S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
+our $ROOT  = $PfsS3::Stack::ROOT;
+
 sub stack { PfsS3::Stack->new(@_) }
 
-my %clients;
+# ---------------------------------------------------------------- HTTP
 
-sub http_client {
-    my ($s) = @_;
-    return $clients{$s} ||= HTTP::Tiny->new(
-        keep_alive => 1, timeout => 120, max_redirect => 0,
-        agent => 'pfs-s3-test/1');
-}
-
-# s3($stack, METHOD => '/path?query', headers => {...}, content => ...)
-# Returns HTTP::Tiny's response hash; {xml} is parsed lazily by xml_*.
+# s3($stack, METHOD => '/raw/request/target?x', headers => {..},
+#    body => $bytes | sub { next piece or '' }, data_callback => sub {..},
+#    timeout => s)
+# The target is sent as given (already percent-encoded).  Returns
+# { status, reason, headers (lowercase names), content, rid }.
 sub s3 {
-    my ($s, $method, $path, %opt) = @_;
-    my %args;
-    $args{headers} = $opt{headers} if $opt{headers};
-    $opt{content} = $opt{body} if !defined $opt{content} && defined $opt{body};
-    $args{content} = $opt{content} if defined $opt{content};
-    $args{data_callback} = $opt{data_callback} if $opt{data_callback};
-    my $http = $opt{fresh} ? HTTP::Tiny->new(timeout => 120, max_redirect => 0)
-                           : http_client($s);
-    my $res = $http->request($method, $s->endpoint . $path, \%args);
+    my ($s, $method, $target, %o) = @_;
+    my $http = HTTP::Tiny->new(keep_alive => 0, timeout => $o{timeout} || 60,
+                               agent => 'pfs-s3-test/1');
+    my %args = (headers => { %{ $o{headers} || {} } });
+    $args{content} = $o{body} if defined $o{body};
+    $args{data_callback} = $o{data_callback} if $o{data_callback};
+    my $res = $http->request($method, $s->endpoint . $target, \%args);
     $res->{content} //= '';
     $res->{rid} = $res->{headers}{'x-amz-request-id'};
     $res->{method} = $method;
     return $res;
 }
 
-# Percent-encodes a key for a path: everything but unreserved and "/".
-sub uri_escape_key {
-    my ($k) = @_;
-    $k =~ s/([^A-Za-z0-9\-._~\/])/sprintf('%%%02X', ord $1)/ge;
-    return $k;
-}
-
-# Sends raw bytes, returns everything the server answers until it closes
-# the connection or stays silent for $opt{idle} seconds.
-sub raw_http {
-    my ($s, $request, %opt) = @_;
-    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
-                                     PeerPort => $s->port, Proto => 'tcp')
-        or die "connect: $!";
-    binmode $sock;
-    my @parts = ref $request eq 'ARRAY' ? @$request : ($request);
-    for my $p (@parts) {
-        if (ref $p eq 'CODE') { $p->($sock); next; }
-        print {$sock} $p;
-        $sock->flush;
-    }
-    my $idle = $opt{idle} // 2;
-    my $sel = IO::Select->new($sock);
-    my $out = '';
-    my $deadline = time + ($opt{timeout} // 30);
-    while (time < $deadline) {
-        last unless $sel->can_read($idle);
-        my $n = sysread $sock, my $buf, 65536;
-        last unless $n;
-        $out .= $buf;
-        last if $opt{until} && $out =~ $opt{until};
-    }
-    close $sock;
-    return $out;
-}
-
-sub xml_doc {
-    my ($res) = @_;
-    my $content = ref $res ? $res->{content} : $res;
-    return undef unless defined $content && length $content;
-    my $doc = eval { XML::LibXML->load_xml(string => $content, no_network => 1) };
-    return $doc;
-}
-
-# Text of the elements with this local name, anywhere, in document order;
-# a path "Contents/Key" restricts to children of such parents.
-sub xml_values {
-    my ($res, $name) = @_;
-    my $doc = ref $res eq 'XML::LibXML::Document' ? $res : xml_doc($res)
-        or return ();
-    my $xp = join '/', map { "*[local-name()='$_']" } split m{/}, $name;
-    return map { $_->textContent } $doc->findnodes("//$xp");
-}
-
-sub xml_value { my @v = xml_values(@_); return $v[0] }
-sub xml_count { my @v = xml_values(@_); return scalar @v }
-
-sub error_code { return xml_value($_[0], 'Code') // '' }
-
-sub content_md5 { my $b = md5_base64($_[0]); return "$b==" }
-
-sub access_log_lines {
-    my ($s) = @_;
-    open my $fh, '<', $s->access_log or return ();
-    return <$fh>;
-}
-
-sub pfsd_log_lines {
-    my ($s) = @_;
-    open my $fh, '<', $s->pfsd_log or return ();
-    return <$fh>;
-}
-
-# Waits up to $timeout seconds for $cond->() to be true.
-sub wait_for {
-    my ($cond, $timeout) = @_;
-    my $deadline = time + ($timeout || 10);
-    while (time < $deadline) {
-        return 1 if $cond->();
-        sleep 0.05;
-    }
-    return $cond->();
-}
-
-sub create_bucket {
-    my ($s, $bucket) = @_;
-    my $res = s3($s, PUT => "/$bucket");
-    die "create bucket $bucket: $res->{status} $res->{content}\n"
-        unless $res->{status} == 200;
-    return $res;
-}
-
-sub put_object {
-    my ($s, $bucket, $key, $content, %opt) = @_;
-    my $res = s3($s, PUT => "/$bucket/" . uri_escape_key($key),
-                 content => $content, %opt);
-    die "put $bucket/$key: $res->{status} $res->{content}\n"
-        unless $res->{status} == 200;
-    return $res;
-}
-
-# ================================================================
-# Second set of helpers (t/10-*.t, t/11-*.t, t/20-*.t, ...)
-# ================================================================
-
-our $S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
-our $ROOT  = $PfsS3::Stack::ROOT;
-
-# raw_send($stack, $bytes, timeout => s, half_close => 1, head => 1)
+# raw_http($stack, $bytes, timeout => s, half_close => 1)
 # Sends the bytes as they are on a new connection and reads until the
 # server closes it (or the timeout).  Returns the parsed first response plus
 #   raw       everything received
 #   complete  the body is as long as the response said (Content-Length or a
 #             final chunk); false when the server cut the connection short
 #   closed    the server closed the connection (not our timeout)
-sub raw_send {
+sub raw_http {
     my ($s, $bytes, %o) = @_;
     my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
                                      PeerPort => $s->port, Proto => 'tcp')
@@ -224,7 +106,7 @@ sub raw_request {
     }
     $req .= "\r\n";
     $req .= $body if defined $body;
-    return raw_send($s, $req, head => $method eq 'HEAD', %o);
+    return raw_http($s, $req, head => $method eq 'HEAD', %o);
 }
 
 sub syswrite_all {
@@ -302,7 +184,7 @@ sub parse_response {
 # ---------------------------------------------------------------- XML
 
 # The response body as an XPath context; the S3 namespace is prefix "s".
-sub xml_xpc {
+sub xml_doc {
     my ($res) = @_;
     my $doc = eval {
         XML::LibXML->new(no_network => 1, load_ext_dtd => 0,
@@ -316,20 +198,20 @@ sub xml_xpc {
 
 sub xval {
     my ($res, $path) = @_;
-    my $xc = xml_xpc($res) or return undef;
+    my $xc = xml_doc($res) or return undef;
     my ($n) = $xc->findnodes($path);
     return defined $n ? $n->textContent : undef;
 }
 
 sub xvals {
     my ($res, $path) = @_;
-    my $xc = xml_xpc($res) or return ();
+    my $xc = xml_doc($res) or return ();
     return map { $_->textContent } $xc->findnodes($path);
 }
 
 sub xcount {
     my ($res, $path) = @_;
-    my $xc = xml_xpc($res) or return -1;
+    my $xc = xml_doc($res) or return -1;
     return scalar(my @n = $xc->findnodes($path));
 }
 
@@ -430,6 +312,15 @@ sub make_bucket {
     return $r;
 }
 
+sub put_object {
+    my ($s, $bucket, $key, $body, %headers) = @_;
+    my $r = s3($s, PUT => "/$bucket/" . key_escape($key), body => $body,
+               headers => \%headers);
+    die "PutObject $bucket/$key: $r->{status} $r->{content}\n"
+        unless $r->{status} == 200;
+    return $r;
+}
+
 # Percent-encodes a key for the path the way SDKs do (RFC 3986 unreserved
 # characters and "/" stay literal).
 sub key_escape {
@@ -438,6 +329,7 @@ sub key_escape {
     return $k;
 }
 
+sub md5_hex    { Digest::MD5::md5_hex($_[0]) }
 sub md5_b64    { MIME::Base64::encode_base64(Digest::MD5::md5($_[0]), '') }
 sub sha256_hex { Digest::SHA::sha256_hex($_[0]) }
 
@@ -446,7 +338,7 @@ sub sha256_hex { Digest::SHA::sha256_hex($_[0]) }
 # Access log lines (the harness's log_format: op=, bucket=, key=, error=,
 # rid=, pfs=) as hashes, oldest first.  nginx writes them after the
 # response, so callers that just got a response wait for the line.
-sub access_log_fields {
+sub access_log_lines {
     my ($s) = @_;
     my @out;
     open my $fh, '<', $s->access_log or return ();
