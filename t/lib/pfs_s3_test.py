@@ -36,7 +36,10 @@ class Tap:
         print('%s %d - %s' % ('ok' if cond else 'not ok', self.n, name),
               flush=True)
         if not cond:
-            where = traceback.extract_stack()[-3]
+            # The innermost frame in a test file (helpers call ok() too).
+            stack = traceback.extract_stack()[:-1]
+            tests = [f for f in stack if f.filename.endswith('.t')]
+            where = tests[-1] if tests else stack[-2]
             self.diag('failed at %s line %d' % (where.filename, where.lineno))
         return bool(cond)
 
