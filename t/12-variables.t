@@ -1,0 +1,148 @@
+#!/usr/bin/perl
+# The $pfs_s3_* variables, as an operator reads them in the access log
+# (the harness's log_format: op= bucket= key= error= rid= pfs=), and the PFS
+# calls each S3 operation costs, read from $pfs_s3_pfs_status: README's
+# table of calls per operation is checked here.  (PutObject may check the
+# bucket with InspectBranch or with InspectFile of the key, which also tells
+# a directory in the way; either is one call.)
+
+use strict;
+use warnings;
+use lib 't/lib';
+use PfsS3::Test;
+
+my $s = stack(server => q{
+        location /plain/ { return 200 "plain\n"; }
+})->start;
+
+# The access log line of a response (nginx writes it as the request ends).
+sub log_of {
+    my ($r) = @_;
+    my $rid = $r->{rid} // return undef;
+    my $line;
+    wait_until(sub { ($line) = grep { ($_->{rid} // '') eq $rid } access_log_lines($s); $line }, 5);
+    return $line;
+}
+
+sub logged {
+    my ($name, $r, %want) = @_;
+    my $l = log_of($r);
+    subtest $name => sub {
+        ok $l, 'an access log line with $pfs_s3_request_id = x-amz-request-id'
+            or return;
+        for my $f (sort keys %want) {
+            if (ref $want{$f}) {
+                like $l->{$f}, $want{$f}, "$f";
+            } else {
+                is $l->{$f}, $want{$f}, "$f";
+            }
+        }
+    };
+    return $l;
+}
+
+make_bucket($s, 'vb');
+
+logged('ListBuckets', s3($s, GET => '/'),
+       op => 'ListBuckets', bucket => '-', key => '-', error => '-',
+       pfs => 'ListRepo:OK', status => 200);
+
+logged('CreateBucket of a new repo', s3($s, PUT => '/vnew'),
+       op => 'CreateBucket', bucket => 'vnew', key => '-', error => '-',
+       pfs => 'CreateRepo:OK,CreateBranch:OK', status => 200);
+
+logged('CreateBucket that exists', s3($s, PUT => '/vnew'),
+       op => 'CreateBucket', error => 'BucketAlreadyOwnedByYou', status => 409);
+
+logged('HeadBucket', s3($s, HEAD => '/vb'),
+       op => 'HeadBucket', bucket => 'vb', pfs => 'InspectBranch:OK', status => 200);
+
+logged('HeadBucket of a missing bucket', s3($s, HEAD => '/nothere'),
+       op => 'HeadBucket', bucket => 'nothere', error => 'NoSuchBucket',
+       pfs => qr/^Inspect(Branch|File):NOT_FOUND$/, status => 404);
+
+logged('GetBucketLocation', s3($s, GET => '/master.vb?location'),
+       op => 'GetBucketLocation', bucket => 'master.vb', pfs => 'InspectBranch:OK');
+
+logged('GetBucketVersioning', s3($s, GET => '/vb?versioning'),
+       op => 'GetBucketVersioning', pfs => 'InspectBranch:OK');
+
+logged('a sub-resource that is not implemented', s3($s, GET => '/vb?acl'),
+       op => 'GetBucketAcl', bucket => 'vb', error => 'NotImplemented',
+       pfs => '-', status => 501);
+
+logged('an object sub-resource that is not implemented',
+       s3($s, PUT => '/vb/some/key?tagging', body => '<Tagging/>'),
+       op => 'PutObjectTagging', bucket => 'vb', key => 'some/key',
+       error => 'NotImplemented', pfs => '-', status => 501);
+
+logged('a bad bucket name', s3($s, GET => '/bad!name'),
+       error => 'InvalidBucketName', pfs => '-', status => 400);
+
+logged('a method S3 does not have', raw_request($s, PATCH => '/vb'),
+       error => 'MethodNotAllowed', pfs => '-', status => 405);
+
+logged('DeleteBucket of an empty bucket', s3($s, DELETE => '/vnew'),
+       op => 'DeleteBucket', bucket => 'vnew', error => '-', status => 204,
+       pfs => 'GlobFile:OK,DeleteBranch:OK,InspectRepo:OK,DeleteRepo:OK');
+
+# ---------------------------------------------------------------- objects
+
+logged('PutObject', s3($s, PUT => '/vb/dir/obj.txt', body => 'hello'),
+       op => 'PutObject', bucket => 'vb', key => 'dir/obj.txt', error => '-',
+       pfs => qr/^Inspect(Branch:OK|File:NOT_FOUND),ModifyFile:OK,InspectFile:OK$/,
+       status => 200);
+
+logged('PutObject over an existing object',
+       s3($s, PUT => '/vb/dir/obj.txt', body => 'hello again'),
+       op => 'PutObject', error => '-', status => 200,
+       pfs => qr/^Inspect(Branch|File):OK,ModifyFile:OK,InspectFile:OK$/);
+
+logged('PutObject into a missing bucket', s3($s, PUT => '/nobucket/k', body => 'x'),
+       op => 'PutObject', error => 'NoSuchBucket',
+       pfs => qr/^Inspect(Branch|File):NOT_FOUND$/, status => 404);
+
+logged('HeadObject', s3($s, HEAD => '/vb/dir/obj.txt'),
+       op => 'HeadObject', key => 'dir/obj.txt', pfs => 'InspectFile:OK', status => 200);
+
+logged('GetObject', s3($s, GET => '/vb/dir/obj.txt'),
+       op => 'GetObject', key => 'dir/obj.txt',
+       pfs => qr/^InspectFile:OK,GetFile:(OK|CANCELLED)$/, status => 200);
+
+logged('GetObject of a missing key', s3($s, GET => '/vb/dir/none'),
+       op => 'GetObject', error => 'NoSuchKey', pfs => 'InspectFile:NOT_FOUND',
+       status => 404);
+
+logged('GetObject that is not modified',
+       s3($s, GET => '/vb/dir/obj.txt', headers => { 'If-None-Match' => '*' }),
+       op => 'GetObject', pfs => 'InspectFile:OK', status => 304);
+
+logged('ListObjectsV2', s3($s, GET => '/vb?list-type=2&prefix=dir/&delimiter=/'),
+       op => 'ListObjectsV2', pfs => 'GlobFile:OK', status => 200);
+
+logged('ListObjects', s3($s, GET => '/vb?max-keys=1'),
+       op => 'ListObjects', pfs => qr/^GlobFile:(OK|CANCELLED)$/, status => 200);
+
+logged('DeleteObject', s3($s, DELETE => '/vb/dir/obj.txt'),
+       op => 'DeleteObject', key => 'dir/obj.txt', error => '-',
+       pfs => 'InspectFile:OK,ModifyFile:OK', status => 204);
+
+logged('DeleteObject of a missing key makes no commit', s3($s, DELETE => '/vb/dir/obj.txt'),
+       op => 'DeleteObject', error => '-', pfs => 'InspectFile:NOT_FOUND', status => 204);
+
+logged('a key with characters an access log escapes', s3($s, GET => '/vb/%22q%22%C3%A9'),
+       op => 'GetObject', key => qr/^\\x22q\\x22\\xC3\\xA9$/, error => 'NoSuchKey');
+
+# ---------------------------------------------------------------- elsewhere
+
+subtest 'not set outside pfs_s3 locations' => sub {
+    my $r = s3($s, GET => '/plain/x');
+    is $r->{status}, 200;
+    my ($l) = wait_until(sub { my ($x) = grep { ($_->{request} // '') =~ m{/plain/x} }
+                                              access_log_lines($s); $x }, 5);
+    ok $l, 'logged';
+    is $l->{$_}, '-', "$_ is -" for qw(op bucket key error rid pfs);
+};
+
+$s->stop;
+done_testing;
