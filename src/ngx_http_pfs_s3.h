@@ -250,6 +250,7 @@ struct ngx_http_pfs_s3_call_s {
     ngx_uint_t                         messages;
 
     unsigned                           raw:1;
+    unsigned                           raw_cut:1;   /* stop at raw_limit */
     unsigned                           cut:1;       /* we stopped reading */
     unsigned                           bad:1;       /* undecodable answer */
     unsigned                           completed:1;

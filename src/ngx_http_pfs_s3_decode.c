@@ -30,6 +30,8 @@ static ngx_int_t ngx_http_pfs_s3_raw_bytes(ngx_http_request_t *sr,
     ngx_buf_t **last);
 static void ngx_http_pfs_s3_release(ngx_http_pfs_s3_decoder_t *dec,
     ngx_chain_t *out);
+static void ngx_http_pfs_s3_stop(ngx_http_request_t *sr,
+    ngx_http_pfs_s3_call_t *call);
 
 
 ngx_int_t
@@ -83,15 +85,42 @@ ngx_http_pfs_s3_decode(ngx_http_request_t *sr, ngx_http_pfs_s3_call_t *call,
     }
 
     if (call->cut || call->bad) {
-        /*
-         * nginx's upstream ends the call on NGX_ERROR and closes the
-         * connection, which tells PFS to stop sending; the post_subrequest
-         * handler knows the cut was deliberate.
-         */
-        return NGX_ERROR;
+        ngx_http_pfs_s3_stop(sr, call);
     }
 
     return rc;
+}
+
+
+/*
+ * Ends the call early, when the rest of the answer is not wanted (a Range
+ * read is complete, a listing page is full) or cannot be used.
+ *
+ * Returning NGX_ERROR from this filter would do it too, but
+ * ngx_http_output_filter() then marks the client connection as broken.
+ * Instead the upstream is told that the response is complete
+ * (u->length = 0) and that every buffer of it is consumed: nginx's upstream
+ * then finalizes the call normally before reading again, and since the gRPC
+ * stream did not end, closes the connection, which is what tells PFS to
+ * stop.  Buffers already handed to the client stay valid: the upstream's
+ * buffer belongs to the request pool and nothing reads into it any more.
+ */
+
+static void
+ngx_http_pfs_s3_stop(ngx_http_request_t *sr, ngx_http_pfs_s3_call_t *call)
+{
+    ngx_chain_t  *cl;
+
+    if (sr->upstream) {
+        sr->upstream->length = 0;
+    }
+
+    for (cl = call->dec.busy; cl; cl = cl->next) {
+        if (cl->buf->shadow) {
+            cl->buf->shadow->pos = cl->buf->shadow->last;
+            cl->buf->shadow = NULL;
+        }
+    }
 }
 
 
@@ -472,7 +501,9 @@ ngx_http_pfs_s3_raw_bytes(ngx_http_request_t *sr, ngx_http_pfs_s3_call_t *call,
         call->raw_sent += n;
     }
 
-    if (call->raw_limit >= 0 && call->raw_sent >= call->raw_limit) {
+    if (call->raw_limit >= 0 && call->raw_sent >= call->raw_limit
+        && call->raw_cut)
+    {
         return NGX_DONE;
     }
 

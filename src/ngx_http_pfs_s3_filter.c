@@ -14,6 +14,7 @@
 
 
 static ngx_int_t ngx_http_pfs_s3_header_filter(ngx_http_request_t *r);
+static ngx_int_t ngx_http_pfs_s3_early_header(ngx_http_request_t *r);
 static ngx_int_t ngx_http_pfs_s3_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 
@@ -51,7 +52,7 @@ ngx_http_pfs_s3_header_filter(ngx_http_request_t *r)
     type = ngx_http_get_module_ctx(r, ngx_http_pfs_s3_module);
 
     if (type == NULL) {
-        return ngx_http_next_header_filter(r);
+        return ngx_http_pfs_s3_early_header(r);
     }
 
     if (*type == NGX_HTTP_PFS_S3_CTX_CALL) {
@@ -71,6 +72,44 @@ ngx_http_pfs_s3_header_filter(ngx_http_request_t *r)
         {
             return NGX_ERROR;
         }
+    }
+
+    return ngx_http_next_header_filter(r);
+}
+
+
+/*
+ * Responses nginx makes before the S3 handler runs (413 for a body over
+ * client_max_body_size, 400 for a malformed header) carry the request id
+ * too when they are for a pfs_s3 location.
+ */
+
+static ngx_int_t
+ngx_http_pfs_s3_early_header(ngx_http_request_t *r)
+{
+    ngx_http_variable_value_t    *vv;
+    ngx_http_pfs_s3_loc_conf_t   *plcf;
+    ngx_http_pfs_s3_main_conf_t  *mcf;
+
+    if (r != r->main || r->loc_conf == NULL) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_pfs_s3_module);
+
+    if (plcf == NULL || !plcf->enable) {
+        return ngx_http_next_header_filter(r);
+    }
+
+    mcf = ngx_http_get_module_main_conf(r, ngx_http_pfs_s3_module);
+
+    vv = ngx_http_get_indexed_variable(r, mcf->request_id_index);
+
+    if (vv && !vv->not_found
+        && ngx_http_pfs_s3_add_header(r, "x-amz-request-id", vv->data, vv->len)
+           != NGX_OK)
+    {
+        return NGX_ERROR;
     }
 
     return ngx_http_next_header_filter(r);

@@ -244,6 +244,14 @@ ngx_http_pfs_s3_get_inspected(ngx_http_request_t *r,
 
     call->raw = 1;
     call->raw_limit = obj->length;
+
+    /*
+     * A range that ends before the object does stops the stream there; a
+     * read to the end lets it end by itself, so that the connection to PFS
+     * stays open for the next call.
+     */
+
+    call->raw_cut = (obj->start + obj->length < info->size_bytes);
     call->data = obj;
 
     if (ngx_http_pfs_s3_call_start(r, call,

@@ -123,6 +123,10 @@ ngx_http_pfs_s3_xml_clean(ngx_http_pfs_s3_xml_t *x, u_char *p, size_t len)
     u_char  *s, *d;
     size_t   i;
 
+    if (len == 0) {
+        return (u_char *) "";
+    }
+
     for (i = 0; i < len; i++) {
         if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r') {
             break;
