@@ -19,9 +19,12 @@ def get_file(c, st):
     tap.eq(c.get('g1', 'master', '/small'), small, 'GetFile: the bytes')
     got = c.get('g1', 'master', '/big')
     tap.ok(got == big, 'GetFile of 9 MiB: the bytes (%d of %d)' % (len(got), len(big)))
+    # pachd sends 19 MiB pieces; any split is fine as long as each message
+    # stays under the 20 MiB limit clients accept.
     msgs = list(c.get_file_stream('g1', 'master', '/big'))
-    tap.ok(len(msgs) >= 2, 'a large file comes in several BytesValue messages (%d)' % len(msgs))
-    tap.ok(max(len(m.value) for m in msgs) <= 20 * MiB, 'each message at most 20 MiB')
+    tap.ok(msgs and max(len(m.value) for m in msgs) <= 20 * MiB, 'each GetFile message at most 20 MiB')
+    msgs = list(c.get_file_stream('g1', 'master', '/big', offset=len(big)))
+    tap.eq(sum(len(m.value) for m in msgs), 0, 'GetFile at offset = size: no bytes')
     for off in [1, 10, 15]:
         tap.eq(c.get('g1', 'master', '/small', offset=off), small[off:], 'GetFile offset=%d' % off)
     tap.eq(c.get('g1', 'master', '/small', offset=16), b'', 'GetFile offset=size: no bytes')
