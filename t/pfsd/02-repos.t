@@ -110,7 +110,8 @@ def branches_and_size(c, st):
 @S
 def delete(c, st):
     c.create_repo('rd')
-    c.put('rd', 'master', '/f', b'data')
+    com = c.start_commit('rd', 'master')
+    c.finish_commit('rd', com.id)
     c.create_branch('rd', 'other')
     res = c.delete_repo('rd')
     tap.eq(res.deleted, True, 'DeleteRepo of a repo with branches and files: deleted=true')
@@ -123,12 +124,23 @@ def delete(c, st):
     c.create_repo('rd')
     tap.eq(len(c.inspect_repo('rd').branches), 0,
            'a repo re-created under the same name starts empty')
-    expect_error(tap, c.get, NOT_FOUND, None, 'and has no old files',
-                 'rd', 'master', '/f')
     tap.eq(c.list_commit('rd'), [], 'and no old commits')
+    expect_error(tap, c.inspect_commit, NOT_FOUND, None, 'the old commit id is unknown',
+                 'rd', com.id)
 
     res = c.delete_repo('never-there')
     tap.eq(res.deleted, False, 'DeleteRepo of a missing repo: OK, deleted=false (pachd)')
+
+
+@S
+def delete_with_files(c, st):
+    c.create_repo('rf')
+    c.put('rf', 'master', '/f', b'data')
+    tap.eq(c.delete_repo('rf').deleted, True, 'DeleteRepo of a repo with files')
+    c.create_repo('rf')
+    c.create_branch('rf', 'master')
+    expect_error(tap, c.get, NOT_FOUND, None, 'the re-created repo has no old files',
+                 'rf', 'master', '/f')
 
 
 with pfsd_stack(tap) as st:

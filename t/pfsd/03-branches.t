@@ -28,14 +28,13 @@ def create_inspect(c, st):
     tap.ok(ci.HasField('finished'), 'that head commit is finished')
     tap.ok(not ci.HasField('parent_commit') or ci.parent_commit.id == '',
            'that head commit has no parent')
-    tap.eq(c.list_file('b1', 'master', '/'), [], 'and holds no file')
     tap.eq(bi.head.repo.name, 'b1', 'BranchInfo.head.repo')
 
     # pachd: CreateBranch of an existing branch without head is an upsert
     # that changes nothing and is not an error (the reference's
     # "branch exists" row is never produced by CreateBranch).
-    c.put('b1', 'master', '/f', b'1')
-    h = c.head('b1')
+    h = c.start_commit('b1', 'master').id
+    c.finish_commit('b1', h)
     code, det = error_of(c.create_branch, 'b1', 'master')
     tap.eq((code, det if code != OK else ''), (OK, ''),
            'CreateBranch of an existing branch (no head): OK')
@@ -50,6 +49,7 @@ def create_inspect(c, st):
     expect_error(tap, c.create_branch, NOT_FOUND, r'repo default/nosuchrepo not found',
                  'CreateBranch in a missing repo: NOT_FOUND `repo default/nosuchrepo not found`',
                  'nosuchrepo', 'master')
+    tap.eq(c.list_file('b1', bi.head.id, '/'), [], 'the empty head commit of a new branch holds no file')
 
 
 @S
@@ -138,8 +138,8 @@ def listing(c, st):
 @S
 def delete(c, st):
     c.create_repo('bd')
-    c.put('bd', 'master', '/f', b'keep')
-    h = c.head('bd')
+    h = c.start_commit('bd', 'master').id
+    c.finish_commit('bd', h)
     c.create_branch('bd', 'gone', head=h)
     c.delete_branch('bd', 'gone')
     expect_error(tap, c.inspect_branch, NOT_FOUND, r'branch "gone" not found in repo default/bd',
@@ -148,17 +148,28 @@ def delete(c, st):
            'DeleteBranch: ListBranch lists the rest')
     tap.eq([b.name for b in c.inspect_repo('bd').branches], ['master'],
            'DeleteBranch: RepoInfo.branches updated')
-    tap.eq(c.get('bd', h, '/f'), b'keep', 'the commits stay readable by id')
+    tap.eq(c.inspect_commit('bd', h).commit.id, h, 'the commits stay (InspectCommit by id)')
     c.delete_branch('bd', 'master')
-    tap.eq(c.get('bd', h, '/f'), b'keep', 'even when no branch points at them')
+    tap.eq(c.inspect_commit('bd', h).commit.id, h, 'even when no branch points at them')
     tap.eq(c.list_branch('bd'), [], 'no branch left')
     expect_error(tap, c.delete_branch, NOT_FOUND, r'nob.*not found',
                  'DeleteBranch missing: NOT_FOUND', 'bd', 'nob')
     expect_error(tap, c.delete_branch, NOT_FOUND, r'not found',
                  'DeleteBranch in a missing repo: NOT_FOUND', 'nosuchrepo', 'master')
     c.create_branch('bd', 'master')
+    tap.ok(c.head('bd') != h, 'a branch re-created without head gets a new empty commit')
+
+
+@S
+def delete_keeps_content(c, st):
+    c.create_repo('bk')
+    c.put('bk', 'master', '/f', b'keep')
+    h = c.head('bk')
+    c.delete_branch('bk', 'master')
+    tap.eq(c.get('bk', h, '/f'), b'keep', 'files of a deleted branch stay readable by commit id')
+    c.create_branch('bk', 'master')
     expect_error(tap, c.get, NOT_FOUND, None,
-                 'a branch re-created without head starts empty', 'bd', 'master', '/f')
+                 'a branch re-created without head starts empty', 'bk', 'master', '/f')
 
 
 with pfsd_stack(tap) as st:

@@ -102,8 +102,8 @@ def finish_with_error(c, st):
 @S
 def inspect_forms(c, st):
     c.create_repo('cf')
-    c.put('cf', 'master', '/x', b'x')
-    h = c.head('cf')
+    h = c.start_commit('cf', 'master').id
+    c.finish_commit('cf', h)
     # The same commit named in every form a client may use.
     forms = {
         'repo + branch + id': commit('cf', 'master', h),
@@ -202,13 +202,14 @@ def open_commit_writes(c, st):
 @S
 def list_commit(c, st):
     c.create_repo('cl')
+    # Commits made with StartCommit/FinishCommit only (no ModifyFile needed).
     ids = []
     for i in range(5):
-        c.put('cl', 'master', '/f%d' % i, b'%d' % i)
-        ids.append(c.head('cl'))
+        ids.append(c.start_commit('cl', 'master').id)
+        c.finish_commit('cl', ids[-1])
     c.create_branch('cl', 'side', head=ids[1])
-    c.put('cl', 'side', '/s', b's')
-    side = c.head('cl', 'side')
+    side = c.start_commit('cl', 'side').id
+    c.finish_commit('cl', side)
     all_ids = [ci.commit.id for ci in c.list_commit('cl')]
     tap.ok(set(ids + [side]) <= set(all_ids), 'ListCommit lists the commits of every branch')
     tap.eq(len(all_ids), len(set(all_ids)), 'ListCommit: no duplicates')
