@@ -50,6 +50,20 @@ def create_inspect(c, st):
 
 
 @S
+def project_defaults(c, st):
+    # pachd defaults an empty project to "default" (Repo.EnsureProject).
+    c.create_repo('noproj')
+    r = pfs.Repo(name='noproj', type='user')
+    code, info = error_of(c.pfs, 'InspectRepo', pfs.InspectRepoRequest(repo=r), pfs.RepoInfo)
+    tap.ok(code == OK and info.repo.project.name == 'default',
+           'InspectRepo without a project: the default project')
+    code, _ = error_of(c.pfs, 'CreateRepo', pfs.CreateRepoRequest(repo=pfs.Repo(name='noproj2', type='user')),
+                       empty_pb2.Empty)
+    tap.eq(code, OK, 'CreateRepo without a project: OK')
+    tap.eq(c.inspect_repo('noproj2').repo.project.name, 'default', '... created in project default')
+
+
+@S
 def names(c, st):
     for good in ['a', 'Z', '0', 'a_b-C9', 'x' * 200]:
         code, det = error_of(c.create_repo, good)
