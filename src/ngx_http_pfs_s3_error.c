@@ -195,7 +195,7 @@ ngx_http_pfs_s3_init_patterns(ngx_conf_t *cf, ngx_http_pfs_s3_main_conf_t *mcf)
     const ngx_http_pfs_s3_shape_t  *shape;
 
     ngx_str_t  bucket = ngx_string(
-        "^(?:([0-9a-f]{32})\\.)?([A-Za-z0-9_-]+)"
+        "^(?:([0-9a-f]{12}4[0-9a-f]{19})\\.)?([A-Za-z0-9_-]+)"
         "(?:\\.([A-Za-z0-9_-]+))?(?:\\.([A-Za-z0-9_-]+))?$");
 
     if (sizeof(ngx_http_pfs_s3_errors) / sizeof(ngx_http_pfs_s3_errors[0])

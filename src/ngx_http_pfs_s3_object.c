@@ -115,7 +115,10 @@ ngx_http_pfs_s3_get_object(ngx_http_request_t *r)
 
     if (ngx_http_pfs_s3_arg(ctx, "versionId", &version) == NGX_OK) {
 
-        /* a version is a commit id: 32 lowercase hex characters */
+        /*
+         * A version is a commit id: a UUIDv4 in 32 lowercase hex digits.
+         * PFS takes anything else after "@" for a branch name.
+         */
 
         for (p = version.data; p < version.data + version.len; p++) {
             if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) {
@@ -123,7 +126,9 @@ ngx_http_pfs_s3_get_object(ngx_http_request_t *r)
             }
         }
 
-        if (version.len != 32 || p != version.data + version.len) {
+        if (version.len != 32 || p != version.data + version.len
+            || version.data[12] != '4')
+        {
             return ngx_http_pfs_s3_send_error(r,
                                           NGX_HTTP_PFS_S3_ERR_INVALID_ARGUMENT,
                                           "Invalid version id specified");
@@ -805,7 +810,14 @@ ngx_http_pfs_s3_put_body(ngx_http_request_t *r)
 
     ll = &body->next;
 
-    if (obj->exists) {
+    /*
+     * Always delete first, as Pachyderm's clients do: add_file appends, so
+     * a file created since InspectFile (a concurrent PUT of a new key) would
+     * otherwise get this body appended to it.  delete_file of a missing
+     * path does nothing.
+     */
+
+    {
         del.path = obj->ref.file.path;
 
         req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_DELETE_FILE;
@@ -879,14 +891,26 @@ ngx_http_pfs_s3_put_done(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call)
     info = ngx_http_pfs_s3_call_message(call);
 
     if (!ngx_http_pfs_s3_call_ok(call) || info == NULL) {
-        /* the object is stored; only its description could not be read */
+        /*
+         * pachd accepts a key under an existing file ("a/b" when "a" is a
+         * file), then fails the commit ("file / directory path
+         * collision"): reading the key back is what tells.
+         */
 
-        ngx_log_error(NGX_LOG_WARN, r->connection->log, 0,
-                      "pfs_s3: stored, but InspectFile failed: %s \"%V\"",
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "pfs_s3: the written object cannot be read back: "
+                      "%s \"%V\"",
                       ngx_http_pfs_s3_grpc_code_name(call->grpc_status),
                       &call->grpc_message);
 
-        return ngx_http_pfs_s3_send_empty(r, NGX_HTTP_OK);
+        if (ngx_http_pfs_s3_call_error(r, call, NGX_HTTP_PFS_S3_ERR_INTERNAL)
+            == NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY)
+        {
+            return ngx_http_pfs_s3_send_error(r, NGX_HTTP_PFS_S3_ERR_INTERNAL,
+                                  "PFS does not show the object just written");
+        }
+
+        return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_INTERNAL);
     }
 
     etag = ngx_pnalloc(r->pool, 2 * info->hash.len + 16);
