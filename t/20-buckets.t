@@ -83,7 +83,7 @@ subtest 'an XML body over pfs_s3_max_xml_body_size (64k default) is refused' => 
     my $body = '<CreateBucketConfiguration>' . ('<!-- pad -->' x 7000)
              . '</CreateBucketConfiguration>';
     my $r = s3($s, PUT => '/bigxml', body => $body);
-    is $r->{status}, 400, '400' or diag $r->{content};
+    is $r->{status}, 400, 'status 400' or diag $r->{content};
     like xval($r, '/Error/Code') // '', qr/^(MalformedXML|MaxMessageLengthExceeded|EntityTooLarge)$/,
         'an S3 code for it';
     is pfs($s, InspectRepo => { repo => repo_ref('bigxml') })->{code}, 5, 'no repo';
