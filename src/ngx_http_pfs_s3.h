@@ -322,6 +322,8 @@ ngx_int_t ngx_http_pfs_s3_parse_bucket(ngx_http_request_t *r,
 ngx_http_pfs_s3_err_e ngx_http_pfs_s3_check_key(ngx_str_t *key,
     const char **why);
 ngx_uint_t ngx_http_pfs_s3_glob_safe(ngx_str_t *s);
+ngx_int_t ngx_http_pfs_s3_glob_escape(ngx_pool_t *pool, ngx_str_t *src,
+    ngx_str_t *dst);
 ngx_int_t ngx_http_pfs_s3_utf8_valid(u_char *p, size_t len);
 
 /* PFS calls as subrequests: ngx_http_pfs_s3_grpc.c */

@@ -161,7 +161,11 @@ dots:
 }
 
 
-/* 1 when the string can be put in a glob pattern literally */
+/*
+ * 1 when the string can be put in a glob pattern (after
+ * ngx_http_pfs_s3_glob_escape()): it holds none of the glob characters
+ * a key cannot hold either.
+ */
 
 ngx_uint_t
 ngx_http_pfs_s3_glob_safe(ngx_str_t *s)
@@ -174,7 +178,6 @@ ngx_http_pfs_s3_glob_safe(ngx_str_t *s)
 
         case '*': case '?': case '[': case ']': case '{': case '}':
         case '!': case '(': case ')': case '@': case '+': case '^':
-        case '\\':
             return 0;
 
         default:
@@ -241,6 +244,53 @@ ngx_http_pfs_s3_utf8_valid(u_char *p, size_t len)
             return NGX_ERROR;
         }
     }
+
+    return NGX_OK;
+}
+
+
+/*
+ * PFS reads GetFile and GlobFile paths as glob patterns, where "\\"
+ * escapes the next character; a key may hold "\\", which is escaped so
+ * that it stands for itself.
+ */
+
+ngx_int_t
+ngx_http_pfs_s3_glob_escape(ngx_pool_t *pool, ngx_str_t *src, ngx_str_t *dst)
+{
+    u_char  *p, *d;
+    size_t   n;
+
+    n = 0;
+
+    for (p = src->data; p < src->data + src->len; p++) {
+        if (*p == '\\') {
+            n++;
+        }
+    }
+
+    if (n == 0) {
+        *dst = *src;
+        return NGX_OK;
+    }
+
+    d = ngx_pnalloc(pool, src->len + n + 1);
+    if (d == NULL) {
+        return NGX_ERROR;
+    }
+
+    dst->data = d;
+
+    for (p = src->data; p < src->data + src->len; p++) {
+        if (*p == '\\') {
+            *d++ = '\\';
+        }
+
+        *d++ = *p;
+    }
+
+    *d = '\0';
+    dst->len = d - dst->data;
 
     return NGX_OK;
 }

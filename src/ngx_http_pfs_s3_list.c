@@ -107,7 +107,11 @@ ngx_http_pfs_s3_list_objects(ngx_http_request_t *r)
         req.pattern = "/";
 
     } else {
-        p = ngx_pnalloc(r->pool, ls->prefix.len + 4);
+        if (ngx_http_pfs_s3_glob_escape(r->pool, &ls->prefix, &s) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        p = ngx_pnalloc(r->pool, s.len + 4);
         if (p == NULL) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -115,7 +119,7 @@ ngx_http_pfs_s3_list_objects(ngx_http_request_t *r)
         req.pattern = (char *) p;
 
         *p++ = '/';
-        p = ngx_cpymem(p, ls->prefix.data, ls->prefix.len);
+        p = ngx_cpymem(p, s.data, s.len);
         *p++ = '*';
 
         if (ls->delimiter.len == 0) {

@@ -151,7 +151,7 @@ ngx_http_pfs_s3_get_inspected(ngx_http_request_t *r,
     u_char                     *etag_buf;
     time_t                      mtime;
     ngx_int_t                   rc;
-    ngx_str_t                   etag;
+    ngx_str_t                   etag, path;
     PfsV2__FileInfo            *info;
     ngx_http_pfs_s3_object_t   *obj;
     PfsV2__GetFileRequest       req = PFS_V2__GET_FILE_REQUEST__INIT;
@@ -236,6 +236,17 @@ ngx_http_pfs_s3_get_inspected(ngx_http_request_t *r,
     {
         obj->ref.commit.id = info->file->commit->id;
     }
+
+    /* GetFile's path is a glob pattern (InspectFile's is not) */
+
+    path.data = (u_char *) obj->ref.file.path;
+    path.len = ngx_strlen(obj->ref.file.path);
+
+    if (ngx_http_pfs_s3_glob_escape(r->pool, &path, &path) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    obj->ref.file.path = (char *) path.data;
 
     req.file = &obj->ref.file;
     req.offset = obj->start;
