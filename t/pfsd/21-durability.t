@@ -22,9 +22,9 @@ state = {}
 def crash(st):
     """kill -9 pfsd, start it again on the same address and data; returns a
     fresh client."""
-    if 'c' in state:
-        state['c'].close()
     st.pfsd('kill')
+    if 'c' in state:                       # after the kill: closing first would
+        state['c'].close()                 # cancel uploads before pfsd dies
     st.pfsd('start')
     if not wait_serving(st.pfsd_addr):
         raise RuntimeError('pfsd did not come back after kill -9')
