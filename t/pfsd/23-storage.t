@@ -97,6 +97,19 @@ def identical_content_once(c, st):
     c.modify('sd', 'master', list(add_data('/a', data)) + list(add_data('/b', data)))
     g = grew(st, u2)
     tap.ok(g < SLACK, '... twice more within one stream: %.2f MiB (< 4 MiB)' % (g / MiB))
+    # Chunks are cut at fixed offsets of the file's bytes, not at message
+    # boundaries: the same bytes sent in 1.5 MiB messages are still known.
+    u3 = usage(st)
+    whole = data.range(0, 24 * MiB)
+    c.modify('sd', 'master', [add_file('/odd', whole[i:i + 3 * MiB // 2])
+                              for i in range(0, len(whole), 3 * MiB // 2)])
+    g = grew(st, u3)
+    tap.ok(g < SLACK, '... the first 24 MiB of it in 1.5 MiB messages: %.2f MiB (< 4 MiB)' % (g / MiB))
+    tap.eq(c.get('sd', 'master', '/odd'), whole, '... and reads back exactly')
+    u4 = usage(st)
+    c.modify('sd', 'master', list(add_data('/different', Data(24 * MiB, seed=43))))
+    g = grew(st, u4)
+    tap.ok(g >= 20 * MiB, 'while 24 MiB of other content does take space (%.1f MiB)' % (g / MiB))
     md, n, _ = md5_stream(c.get_file_stream('sd2', 'other', '/third'))
     tap.eq((md, n), (data.md5(), data.size), 'the deduplicated upload reads back exactly')
     tap.eq(c.inspect_file('sd', 'master', '/second').hash, data.md5(),

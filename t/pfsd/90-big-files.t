@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-# A 2 GiB file (DESIGN.md "Threads and calls": server streams send one message
+# A file of 2 GiB + 1 MiB + 12345 bytes (DESIGN.md "Threads and calls": server streams send one message
 # at a time, memory per call is bounded whatever the file size; client
 # streams receive one message at a time and chunks go to the pack as they
 # arrive):
@@ -20,7 +20,7 @@ from pfsd_robust import *  # noqa: E402,F401,F403
 
 S = Sections(tap)
 GiB = 1 << 30
-SIZE = 2 * GiB
+SIZE = 2 * GiB + MiB + 12345          # offsets past 2^31 too
 LIMIT = 64 * MiB
 DATA = Data(SIZE, seed=90)
 state = {}
@@ -44,7 +44,7 @@ def upload(c, st):
     tap.diag('upload of 2 GiB: %.1fs, VmRSS %.1f -> peak %.1f MiB' % (dt, base / MiB, peak / MiB))
     tap.ok(peak - base < LIMIT, 'uploading 2 GiB: pfsd VmRSS grew %.1f MiB (< 64 MiB)' % ((peak - base) / MiB))
     fi = c.inspect_file('big', 'master', '/two-gib')
-    tap.eq(fi.size_bytes, SIZE, 'InspectFile: size_bytes = 2 GiB')
+    tap.eq(fi.size_bytes, SIZE, 'InspectFile: size_bytes = 2 GiB + 1 MiB + 12345')
     state['md5'] = DATA.md5()
     tap.eq(fi.hash, state['md5'], 'InspectFile: hash = MD5 of the 2 GiB (one stream)')
     state['uploaded'] = True
@@ -74,7 +74,7 @@ def read_whole(c, st):
     dt = time.time() - t0
     peak = sampler.stop()
     tap.diag('GetFile of 2 GiB: %.1fs, VmRSS %.1f -> peak %.1f MiB' % (dt, base / MiB, peak / MiB))
-    tap.eq(n, SIZE, 'GetFile streams all 2 GiB')
+    tap.eq(n, SIZE, 'GetFile streams all of it')
     tap.eq(h.digest(), state['md5'], '... exactly the uploaded bytes')
     tap.ok(peak - base < LIMIT,
            'GetFile of 2 GiB with a 2 s reader stall: pfsd VmRSS grew %.1f MiB (< 64 MiB)'
@@ -94,7 +94,7 @@ def offsets(c, st):
     # pachd streams from the offset to the end; at the end nothing is left.
     # (Ambiguity: an offset past the end is not specified; not tested.)
     tap.eq(c.get('big', 'master', '/two-gib', offset=SIZE), b'', 'GetFile offset = size: no bytes')
-    for off in (GiB + 777, 3 * MiB - 1):
+    for off in (GiB + 777, 3 * MiB - 1, 2 * GiB + 5):
         it = c.get_file_stream('big', 'master', '/two-gib', offset=off)
         got = b''
         for m in it:
