@@ -17,6 +17,7 @@ use PfsS3::Test;
 use Digest::MD5;
 use IO::Select;
 use IO::Socket::INET;
+use Socket ();
 use POSIX ();
 use Time::HiRes qw(sleep time);
 
@@ -131,7 +132,7 @@ subtest 'a client that stops reading does not make nginx buffer the object' => s
     my $base = rss_kib($worker);
     my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $s->port)
         or die "connect: $!";
-    setsockopt($sock, POSIX::SOL_SOCKET(), POSIX::SO_RCVBUF(), 65536);
+    setsockopt($sock, Socket::SOL_SOCKET(), Socket::SO_RCVBUF(), 65536);
     print $sock "GET /big/five HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
     my $got = 0;
     my $sel = IO::Select->new($sock);
@@ -163,7 +164,7 @@ subtest '1 MiB Range read from a 1 GiB object' => sub {
     my $from = 300 * $MiB + 12345;
     $r = s3($s, GET => '/big/one', fresh => 1,
             headers => { Range => sprintf('bytes=%d-%d', $from, $from + $MiB - 1) });
-    is $r->{status}, 206, '206';
+    is $r->{status}, 206, 'status 206';
     is $r->{headers}{'content-range'}, sprintf('bytes %d-%d/%d', $from, $from + $MiB - 1, $size),
         'Content-Range';
     is length($r->{content}), $MiB, '1 MiB';
