@@ -13,6 +13,7 @@
 #include "util.h"
 
 static void pfsd_call_done(pfsd_call_t *c);
+static void pfsd_call_confirm_eos(pfsd_call_t *c);
 
 pfsd_call_t *
 pfsd_call_new(pfsd_server_t *srv)
@@ -127,6 +128,7 @@ static void
 pfsd_call_done(pfsd_call_t *c)
 {
     char msg[256] = "";
+    pfsd_server_t *srv = c->srv;
 
     if (c->has_status_slice && c->status != GRPC_STATUS_OK) {
         size_t n = GRPC_SLICE_LENGTH(c->status_slice);
@@ -139,6 +141,7 @@ pfsd_call_done(pfsd_call_t *c)
     }
     pfsd_call_log(c, msg);
     pfsd_call_release(c);
+    pfsd_server_call_ends(srv);
 }
 
 static grpc_byte_buffer *
@@ -263,6 +266,32 @@ pfsd_call_fail(pfsd_call_t *c, grpc_status_code code, const char *fmt, ...)
     pfsd_call_finish(c, &st);
 }
 
+/* The end of a client stream.  gRPC also reports a client's cancellation
+ * (or a broken connection, or a passed deadline) to a pending receive as
+ * "no more messages", which would make a cut upload look complete.  A
+ * call that was cancelled refuses further sends, so the initial metadata
+ * is sent first and the end of the stream is believed only if that
+ * succeeds. */
+static void
+pfsd_call_eos_confirmed(pfsd_call_t *c, pfsd_worker_t *w)
+{
+    c->on_recv(c, w, NULL);
+}
+
+static void
+pfsd_call_confirm_eos(pfsd_call_t *c)
+{
+    grpc_op op;
+
+    memset(&op, 0, sizeof(op));
+    op.op = GRPC_OP_SEND_INITIAL_METADATA;
+    c->md_sent = true;
+    c->on_send = pfsd_call_eos_confirmed;
+    if (!pfsd_call_batch(c, &op, 1, &c->t_send)) {
+        pfsd_call_abandon(c);
+    }
+}
+
 void
 pfsd_call_recv(pfsd_call_t *c, pfsd_recv_fn next)
 {
@@ -301,6 +330,17 @@ pfsd_call_unpack(pfsd_call_t *c, grpc_byte_buffer *buf,
                   desc->name);
     }
     return m;
+}
+
+static size_t
+pfsd_call_metadata_count(pfsd_call_t *c, const char *key)
+{
+    size_t i, n = 0;
+
+    for (i = 0; i < c->md.count; i++) {
+        n += grpc_slice_str_cmp(c->md.metadata[i].key, key) == 0;
+    }
+    return n;
 }
 
 const grpc_slice *
@@ -350,6 +390,11 @@ pfsd_call_authenticate(pfsd_call_t *c, pfsd_worker_t *w)
     if (strncmp(c->method->path, "/versionpb_v2.", 14) == 0) {
         return true;
     }
+    if (pfsd_call_metadata_count(c, "authn-token") > 1) {
+        pfsd_call_fail(c, GRPC_STATUS_UNAUTHENTICATED,
+                       "multiple authentication token keys found in context");
+        return false;
+    }
     tok = pfsd_call_metadata(c, "authn-token");
     if (!pfsd_auth_check(w->auth, tok ? (const char *) GRPC_SLICE_START_PTR(*tok)
                                       : NULL,
@@ -367,6 +412,7 @@ pfsd_call_start(pfsd_call_t *c, pfsd_worker_t *w)
     grpc_op op;
 
     c->t_start = pfsd_mono_ns();
+    pfsd_server_call_begins(c->srv);
     memset(&op, 0, sizeof(op));
     op.op = GRPC_OP_RECV_CLOSE_ON_SERVER;
     op.data.recv_close_on_server.cancelled = &c->cancelled;
@@ -412,6 +458,8 @@ pfsd_call_event(pfsd_tag_t *tag, pfsd_worker_t *w, bool ok)
                 grpc_byte_buffer_destroy(buf);
             }
             pfsd_call_abandon(c);
+        } else if (buf == NULL && !c->md_sent) {
+            pfsd_call_confirm_eos(c);
         } else {
             if (buf != NULL) {
                 c->bytes_in += grpc_byte_buffer_length(buf);

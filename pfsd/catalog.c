@@ -42,6 +42,19 @@ pfsd_repo_pb_str(pfsd_arena_t *a, const PfsV2__Repo *r)
     return pfsd_repo_fmt(a, project, name, type);
 }
 
+const char *
+pfsd_commit_pb_str(pfsd_arena_t *a, const PfsV2__Commit *c)
+{
+    const PfsV2__Repo *r = c->repo != NULL ? c->repo
+                           : c->branch != NULL ? c->branch->repo : NULL;
+    const char *repo = r != NULL ? pfsd_repo_pb_str(a, r) : "";
+
+    if (c->id[0] == '\0' && c->branch != NULL) {
+        return pfsd_arena_printf(a, "%s@%s", repo, c->branch->name);
+    }
+    return pfsd_arena_printf(a, "%s@%s", repo, c->id);
+}
+
 /* ------------------------------------------------------------ lookups */
 
 bool
@@ -223,23 +236,33 @@ pfsd_cat_resolve(pfsd_db_t *db, pfsd_arena_t *a, const PfsV2__Commit *c,
     int64_t head;
     int rc;
 
+    const char *id;
+
     if (c == NULL) {
-        return pfsd_fail(st, GRPC_STATUS_INVALID_ARGUMENT,
-                         "commit cannot be nil");
+        return pfsd_fail(st, GRPC_STATUS_UNKNOWN, "commit cannot be nil");
     }
     rpb = c->repo != NULL ? c->repo : c->branch ? c->branch->repo : NULL;
     branch = c->branch != NULL ? c->branch->name : "";
+    id = c->id;
     if (rpb == NULL) {
-        return pfsd_fail(st, GRPC_STATUS_INVALID_ARGUMENT,
-                         "commit repo cannot be nil");
+        return pfsd_fail(st, GRPC_STATUS_UNKNOWN,
+                         "pick commit tx: cannot pick commit with no repo");
+    }
+    /* pachd reads a non-id in the id field of a commit with an empty
+     * branch name as the branch's name. */
+    if (c->branch != NULL && branch[0] == '\0' && id[0] != '\0'
+        && !pfsd_is_commit_id(id))
+    {
+        branch = id;
+        id = "";
     }
     if (!pfsd_cat_repo(db, a, rpb, &repo, st)) {
         return false;
     }
-    if (c->id[0] != '\0') {
+    if (id[0] != '\0') {
         s = pfsd_db_stmt(db, "SELECT " PFSD_COMMIT_COLS
                              " FROM commits WHERE uuid=? AND repo=?");
-        pfsd_bind_text(s, 1, c->id);
+        pfsd_bind_text(s, 1, id);
         pfsd_bind_int(s, 2, repo.id);
         rc = pfsd_db_row(db, s, st);
         if (rc < 0) {
@@ -248,7 +271,7 @@ pfsd_cat_resolve(pfsd_db_t *db, pfsd_arena_t *a, const PfsV2__Commit *c,
         if (rc == 0) {
             return pfsd_fail(st, GRPC_STATUS_NOT_FOUND,
                              "commit %s@%s not found",
-                             pfsd_repo_str(a, &repo), c->id);
+                             pfsd_repo_str(a, &repo), id);
         }
         pfsd_commit_from_row(a, s, out);
         sqlite3_reset(s);
@@ -256,8 +279,8 @@ pfsd_cat_resolve(pfsd_db_t *db, pfsd_arena_t *a, const PfsV2__Commit *c,
         return true;
     }
     if (branch[0] == '\0') {
-        return pfsd_fail(st, GRPC_STATUS_INVALID_ARGUMENT,
-                         "commit must name a branch or an id");
+        return pfsd_fail(st, GRPC_STATUS_UNKNOWN, "pick commit tx: cannot pick "
+                         "commit with no ID or branch");
     }
     rc = pfsd_cat_branch(db, repo.id, branch, NULL, &head, st);
     if (rc < 0) {
@@ -310,10 +333,8 @@ pfsd_pb_commit(pfsd_arena_t *a, const pfsd_commit_t *c)
     PfsV2__Commit *p = pfsd_arena_alloc(a, sizeof(*p));
 
     pfs_v2__commit__init(p);
+    /* Since 2.11 pachd clears Commit.branch in every response. */
     p->repo = pfsd_pb_repo(a, &c->repo);
-    if (c->branch != NULL && c->branch[0] != '\0') {
-        p->branch = pfsd_pb_branch(a, &c->repo, c->branch);
-    }
     p->id = (char *) c->uuid;
     return p;
 }
@@ -351,7 +372,8 @@ pfsd_pb_commit_info(pfsd_db_t *db, pfsd_arena_t *a, const pfsd_commit_t *c,
     ci->started = pfsd_pb_time(a, c->started);
     ci->finishing = pfsd_pb_time(a, c->finishing);
     ci->finished = pfsd_pb_time(a, c->finished);
-    ci->size_bytes_upper_bound = c->size;
+    /* pachd reports the size once the commit has finished. */
+    ci->size_bytes_upper_bound = c->finished != 0 ? c->size : 0;
     if (c->parent != 0) {
         if (!pfsd_cat_commit(db, a, c->parent, &c->repo, &other, st)) {
             return false;
@@ -442,8 +464,9 @@ pfsd_cat_place(pfsd_db_t *db, const pfsd_repo_t *r, const pfsd_commit_t *p,
     }
     *seq = 1;
     s = pfsd_db_stmt(db, "INSERT INTO files(lineage, path, born, died,"
-                         " content, writer)"
-                         " SELECT ?1, path, 0, NULL, content, writer FROM files"
+                         " content, size, hash)"
+                         " SELECT ?1, path, 0, NULL, content, size, hash"
+                         " FROM files"
                          " WHERE lineage=?2 AND born<=?3"
                          " AND (died IS NULL OR died>?3)");
     pfsd_bind_int(s, 1, *lineage);

@@ -29,6 +29,9 @@ typedef struct pfsd_commit {
 const char *pfsd_repo_str(pfsd_arena_t *a, const pfsd_repo_t *r);
 /* Same for a repo given in a request (project and type defaulted). */
 const char *pfsd_repo_pb_str(pfsd_arena_t *a, const PfsV2__Repo *r);
+/* pachd's Commit.String() of a request's commit: "<repo>@<id>", or
+ * "<repo>@<branch>" when it has no id. */
+const char *pfsd_commit_pb_str(pfsd_arena_t *a, const PfsV2__Commit *c);
 /* Project, name and type of a request's repo with pachd's defaults. */
 void pfsd_repo_key(const PfsV2__Repo *r, const char **project,
                    const char **name, const char **type);

@@ -16,7 +16,58 @@ struct pfsd_committer {
     pthread_cond_t cv;
     pfsd_job_t *head, *tail;
     bool stopping;
+    bool cancel_waiters;            /* under mu */
+    pfsd_waiter_t *waiters;         /* committer thread only */
 };
+
+void
+pfsd_committer_add_waiter(pfsd_committer_t *c, pfsd_waiter_t *w)
+{
+    w->next = c->waiters;
+    c->waiters = w;
+}
+
+void
+pfsd_committer_cancel_waiters(pfsd_committer_t *c)
+{
+    pthread_mutex_lock(&c->mu);
+    c->cancel_waiters = true;
+    pthread_cond_signal(&c->cv);
+    pthread_mutex_unlock(&c->mu);
+}
+
+/* After a batch: let each waiter look at the new state. */
+static void
+pfsd_committer_run_waiters(pfsd_committer_t *c)
+{
+    pfsd_waiter_t **pp, *w;
+    pfsd_status_t st;
+
+    if (c->waiters == NULL || !pfsd_db_begin(c->db, &st)) {
+        return;
+    }
+    for (pp = &c->waiters; (w = *pp) != NULL;) {
+        if (w->check(w, c->db)) {
+            *pp = w->next;
+        } else {
+            pp = &w->next;
+        }
+    }
+    if (!pfsd_db_commit(c->db, &st)) {
+        pfsd_db_rollback(c->db);
+    }
+}
+
+static void
+pfsd_committer_drop_waiters(pfsd_committer_t *c)
+{
+    pfsd_waiter_t *w;
+
+    while ((w = c->waiters) != NULL) {
+        c->waiters = w->next;
+        w->cancel(w);
+    }
+}
 
 void
 pfsd_committer_submit(pfsd_committer_t *c, pfsd_job_t *job)
@@ -41,8 +92,14 @@ pfsd_committer_take(pfsd_committer_t *c)
     pfsd_job_t *batch, *j, *prev = NULL;
 
     pthread_mutex_lock(&c->mu);
-    while (c->head == NULL && !c->stopping) {
+    while (c->head == NULL && !c->stopping && !c->cancel_waiters) {
         pthread_cond_wait(&c->cv, &c->mu);
+    }
+    if (c->cancel_waiters) {
+        c->cancel_waiters = false;
+        pthread_mutex_unlock(&c->mu);
+        pfsd_committer_drop_waiters(c);
+        pthread_mutex_lock(&c->mu);
     }
     batch = c->head;
     if (batch != NULL && batch->solo) {
@@ -179,10 +236,18 @@ pfsd_committer_main(void *arg)
     for (;;) {
         batch = pfsd_committer_take(c);
         if (batch == NULL) {
-            break;              /* stopping and drained */
+            pthread_mutex_lock(&c->mu);
+            if (c->stopping && c->head == NULL) {
+                pthread_mutex_unlock(&c->mu);
+                break;          /* stopping and drained */
+            }
+            pthread_mutex_unlock(&c->mu);
+            continue;
         }
         pfsd_committer_run_batch(c, batch);
+        pfsd_committer_run_waiters(c);
     }
+    pfsd_committer_drop_waiters(c);
     return NULL;
 }
 

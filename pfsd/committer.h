@@ -40,6 +40,22 @@ struct pfsd_job {
     bool solo;
 };
 
+/* Something waiting for a state the committer will create (a commit
+ * finishing).  check() runs on the committer thread after every committed
+ * batch, inside a read transaction; it returns true when it is done (the
+ * waiter is then forgotten).  cancel() ends it at shutdown. */
+typedef struct pfsd_waiter pfsd_waiter_t;
+struct pfsd_waiter {
+    pfsd_waiter_t *next;
+    bool (*check)(pfsd_waiter_t *w, pfsd_db_t *db);
+    void (*cancel)(pfsd_waiter_t *w);
+};
+
+/* Only on the committer thread (from a job's apply or done). */
+void pfsd_committer_add_waiter(pfsd_committer_t *c, pfsd_waiter_t *w);
+/* Cancels every waiter (shutdown). */
+void pfsd_committer_cancel_waiters(pfsd_committer_t *c);
+
 /* Takes ownership of db (the writer connection). */
 pfsd_committer_t *pfsd_committer_start(pfsd_db_t *db, pfsd_store_t *store,
                                        const pfsd_log_t *log);

@@ -65,17 +65,18 @@ static const char pfsd_schema[] =
     "CREATE INDEX branches_head ON branches(head);"
 
     /* File versions: visible at seq t of the lineage iff
-     * born <= t AND (died IS NULL OR died > t).  writer is the commit
-     * that wrote this version (kept when a lineage forks). */
+     * born <= t AND (died IS NULL OR died > t).  size and hash repeat the
+     * content's so listings and directory sums read the index only. */
     "CREATE TABLE files("
     "  lineage INTEGER NOT NULL,"
     "  path TEXT NOT NULL,"
     "  born INTEGER NOT NULL,"
     "  died INTEGER,"
     "  content INTEGER NOT NULL,"
-    "  writer INTEGER NOT NULL,"
+    "  size INTEGER NOT NULL,"
+    "  hash BLOB NOT NULL,"
     "  PRIMARY KEY(lineage, path, born)) WITHOUT ROWID;"
-    "CREATE INDEX files_live ON files(lineage, path, content, writer)"
+    "CREATE INDEX files_live ON files(lineage, path, size, hash, content)"
     "  WHERE died IS NULL;"
 
     /* Contents are immutable byte sequences: extents of chunks.

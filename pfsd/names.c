@@ -34,7 +34,46 @@ pfsd_is_commit_id(const char *s)
             return false;
         }
     }
-    return i == 32;
+    return i == 32 && s[12] == '4';
+}
+
+bool
+pfsd_project_name_check(const char *name, pfsd_status_t *st)
+{
+    size_t n = strlen(name);
+    pfsd_status_t inner;
+
+    if (strcmp(name, "default") == 0) {
+        return true;
+    }
+    if (!pfsd_name_check(name, &inner)) {
+        return pfsd_fail(st, inner.code, "invalid project name: %s",
+                         inner.msg);
+    }
+    if (n > 51) {
+        return pfsd_fail(st, GRPC_STATUS_UNKNOWN, "invalid project name: "
+                         "project name \"%s\" is %zu characters longer than "
+                         "the 51 max", name, n - 51);
+    }
+    if (name[0] == '-' || name[0] == '_') {
+        return pfsd_fail(st, GRPC_STATUS_UNKNOWN, "invalid project name: "
+                         "project names must start with an alphanumeric "
+                         "character");
+    }
+    return true;
+}
+
+bool
+pfsd_branch_name_check(const char *name, pfsd_status_t *st)
+{
+    if (!pfsd_name_check(name, st)) {
+        return false;
+    }
+    if (pfsd_is_commit_id(name)) {
+        return pfsd_fail(st, GRPC_STATUS_UNKNOWN,
+                         "branch name cannot be a UUID V4");
+    }
+    return true;
 }
 
 bool

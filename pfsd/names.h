@@ -10,8 +10,14 @@
 
 /* ^[a-zA-Z0-9_-]+$, else UNKNOWN "name (<n>) invalid: ..." */
 bool pfsd_name_check(const char *name, pfsd_status_t *st);
-/* True for 32 lowercase hex characters (a commit id). */
+/* True for a commit id: 32 lowercase hex characters shaped like a UUIDv4
+ * (the 13th is '4'), the form pachd recognizes. */
 bool pfsd_is_commit_id(const char *s);
+/* Project names: the name rule, at most 51 characters, starting with a
+ * letter or digit ("default" is always valid). */
+bool pfsd_project_name_check(const char *name, pfsd_status_t *st);
+/* Branch names: the name rule, and not shaped like a commit id. */
+bool pfsd_branch_name_check(const char *name, pfsd_status_t *st);
 
 /* Validates a path given to a write (add_file, delete_file): printable
  * ASCII, no glob characters, no "." or ".." element.  Checked on the raw

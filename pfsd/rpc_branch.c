@@ -33,14 +33,25 @@ pfsd_create_branch_apply(pfsd_write_t *wr, pfsd_db_t *db, pfsd_status_t *st)
     int rc;
 
     if (!pfsd_branch_arg(req->branch, "CreateBranchRequest", st)
-        || !pfsd_name_check(req->branch->name, st)
         || !pfsd_cat_repo(db, a, req->branch->repo, &repo, st))
     {
         return false;
     }
+    if (!pfsd_branch_name_check(req->branch->name, st)) {
+        pfsd_status_t inner = *st;
+
+        if (strstr(inner.msg, "UUID") != NULL) {
+            pfsd_fail(st, inner.code, "create branch: update head: %s",
+                      inner.msg);
+        }
+        return false;
+    }
     if (req->head != NULL) {
         if (!pfsd_cat_resolve(db, a, req->head, &head, st)) {
-            return false;
+            pfsd_status_t inner = *st;
+
+            return pfsd_fail(st, inner.code, "unable to inspect %s: %s",
+                             pfsd_commit_pb_str(a, req->head), inner.msg);
         }
         if (head.repo.id != repo.id) {
             return pfsd_fail(st, GRPC_STATUS_UNKNOWN,
@@ -102,8 +113,14 @@ pfsd_inspect_branch_read(pfsd_db_t *db, pfsd_arena_t *a,
     }
     rc = pfsd_cat_branch(db, repo.id, req->branch->name, NULL, &head, st);
     if (rc <= 0) {
-        return rc == 0 ? pfsd_branch_not_found(a, &repo, req->branch->name, st)
-                       : false;
+        return rc == 0
+               ? pfsd_fail(st, GRPC_STATUS_NOT_FOUND,
+                           "inspect branch in transaction: branch (id=0, "
+                           "branch=%s@%s) not found\nbranch \"%s\" not found "
+                           "in repo %s", pfsd_repo_str(a, &repo),
+                           req->branch->name, req->branch->name,
+                           pfsd_repo_str(a, &repo))
+               : false;
     }
     if (!pfsd_branch_info(db, a, &repo, req->branch->name, head, &bi, st)) {
         return false;
@@ -210,9 +227,14 @@ pfsd_delete_branch_apply(pfsd_write_t *wr, pfsd_db_t *db, pfsd_status_t *st)
     }
     rc = pfsd_cat_branch(db, repo.id, req->branch->name, &id, NULL, st);
     if (rc <= 0) {
-        return rc == 0 ? pfsd_branch_not_found(&wr->arena, &repo,
-                                               req->branch->name, st)
-                       : false;
+        const char *r = pfsd_repo_str(&wr->arena, &repo);
+
+        return rc == 0
+               ? pfsd_fail(st, GRPC_STATUS_NOT_FOUND, "get branch \"%s.%s@%s\": "
+                           "branch (id=0, branch=%s@%s) not found",
+                           r, repo.type, req->branch->name, r,
+                           req->branch->name)
+               : false;
     }
     /* Commits stay: pachd keeps them after a branch is deleted. */
     s = pfsd_db_stmt(db, "DELETE FROM branches WHERE id=?");

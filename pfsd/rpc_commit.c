@@ -1,4 +1,5 @@
 /* StartCommit, FinishCommit, InspectCommit, ListCommit. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,11 +26,18 @@ pfsd_start_commit_apply(pfsd_write_t *wr, pfsd_db_t *db, pfsd_status_t *st)
     int rc;
 
     if (req->branch == NULL || req->branch->repo == NULL) {
-        return pfsd_fail(st, GRPC_STATUS_UNKNOWN, "branch cannot be nil");
+        return pfsd_fail(st, GRPC_STATUS_UNKNOWN, "branch must be specified");
     }
-    if (!pfsd_cat_repo(db, a, req->branch->repo, &repo, st)
-        || !pfsd_name_check(req->branch->name, st))
-    {
+    if (req->branch->name[0] == '\0') {
+        return pfsd_fail(st, GRPC_STATUS_UNKNOWN, "branch must be specified");
+    }
+    if (!pfsd_cat_repo(db, a, req->branch->repo, &repo, st)) {
+        pfsd_status_t inner = *st;
+
+        return pfsd_fail(st, inner.code, "start commit in transaction: %s",
+                         inner.msg);
+    }
+    if (!pfsd_branch_name_check(req->branch->name, st)) {
         return false;
     }
     if (req->parent != NULL) {
@@ -51,6 +59,7 @@ pfsd_start_commit_apply(pfsd_write_t *wr, pfsd_db_t *db, pfsd_status_t *st)
     }
     if (has_parent && parent.finished == 0) {
         return pfsd_fail(st, GRPC_STATUS_UNKNOWN,
+                         "start commit in transaction: create commit: "
                          "parent commit %s has not been finished",
                          pfsd_commit_str(a, &parent));
     }
@@ -117,33 +126,164 @@ pfsd_inspect_commit_read(pfsd_db_t *db, pfsd_arena_t *a,
     return true;
 }
 
+/* InspectCommit with wait = FINISHING or FINISHED on an open commit
+ * blocks until the commit finishes.  The check and the registration of
+ * the waiter happen on the committer thread, so no finish can slip in
+ * between them. */
+typedef struct pfsd_commit_wait {
+    pfsd_job_t job;
+    pfsd_waiter_t waiter;
+    pfsd_committer_t *committer;
+    pfsd_call_t *call;
+    int64_t commit_id;
+    char *name;                     /* "<repo>@<id>" for messages */
+    pfsd_arena_t arena;
+    PfsV2__CommitInfo *info;        /* set once finished */
+} pfsd_commit_wait_t;
+
+static void
+pfsd_commit_wait_free(pfsd_commit_wait_t *cw)
+{
+    pfsd_arena_free(&cw->arena);
+    free(cw->name);
+    free(cw);
+}
+
+/* 1: finished (info built), 0: still open, -1: error (st). */
+static int
+pfsd_commit_wait_look(pfsd_commit_wait_t *cw, pfsd_db_t *db, pfsd_status_t *st)
+{
+    pfsd_commit_t commit;
+
+    if (!pfsd_cat_commit(db, &cw->arena, cw->commit_id, NULL, &commit, st)) {
+        if (st->code == GRPC_STATUS_NOT_FOUND) {
+            pfsd_fail(st, GRPC_STATUS_NOT_FOUND, "commit %s was deleted",
+                      cw->name);
+        }
+        return -1;
+    }
+    if (commit.finishing == 0) {
+        return 0;
+    }
+    return pfsd_pb_commit_info(db, &cw->arena, &commit, &cw->info, st) ? 1
+                                                                        : -1;
+}
+
+static bool
+pfsd_commit_wait_check(pfsd_waiter_t *w, pfsd_db_t *db)
+{
+    pfsd_commit_wait_t *cw = (void *) ((char *) w
+                                       - offsetof(pfsd_commit_wait_t, waiter));
+    pfsd_status_t st;
+    int rc = pfsd_commit_wait_look(cw, db, &st);
+
+    if (rc == 0) {
+        return false;
+    }
+    if (rc > 0) {
+        pfsd_call_reply(cw->call, &cw->info->base);
+    } else {
+        pfsd_call_finish(cw->call, &st);
+    }
+    pfsd_commit_wait_free(cw);
+    return true;
+}
+
+static void
+pfsd_commit_wait_cancel(pfsd_waiter_t *w)
+{
+    pfsd_commit_wait_t *cw = (void *) ((char *) w
+                                       - offsetof(pfsd_commit_wait_t, waiter));
+
+    pfsd_call_fail(cw->call, GRPC_STATUS_UNAVAILABLE, "pfsd is shutting down");
+    pfsd_commit_wait_free(cw);
+}
+
+static bool
+pfsd_commit_wait_apply(pfsd_job_t *job, pfsd_db_t *db, pfsd_status_t *st)
+{
+    pfsd_commit_wait_t *cw = (pfsd_commit_wait_t *) job;
+
+    return pfsd_commit_wait_look(cw, db, st) >= 0;
+}
+
+static void
+pfsd_commit_wait_done(pfsd_job_t *job, const pfsd_status_t *st)
+{
+    pfsd_commit_wait_t *cw = (pfsd_commit_wait_t *) job;
+
+    if (!pfsd_is_ok(st)) {
+        pfsd_call_finish(cw->call, st);
+    } else if (cw->info != NULL) {
+        pfsd_call_reply(cw->call, &cw->info->base);
+    } else {
+        cw->waiter.check = pfsd_commit_wait_check;
+        cw->waiter.cancel = pfsd_commit_wait_cancel;
+        pfsd_committer_add_waiter(cw->committer, &cw->waiter);
+        return;
+    }
+    pfsd_commit_wait_free(cw);
+}
+
 void
 pfsd_rpc_inspect_commit(pfsd_call_t *c, pfsd_worker_t *w,
                         const ProtobufCMessage *m)
 {
-    (void) m;
-    pfsd_rpc_read(c, w, pfsd_inspect_commit_read);
+    const PfsV2__InspectCommitRequest *req = (const void *) m;
+    pfsd_commit_wait_t *cw;
+    pfsd_commit_t commit;
+    pfsd_status_t st;
+    bool ok;
+
+    if (req->wait != PFS_V2__COMMIT_STATE__FINISHING
+        && req->wait != PFS_V2__COMMIT_STATE__FINISHED)
+    {
+        pfsd_rpc_read(c, w, pfsd_inspect_commit_read);
+        return;
+    }
+    cw = pfsd_xcalloc(1, sizeof(*cw));
+    ok = pfsd_db_begin(w->db, &st)
+         && pfsd_cat_resolve(w->db, &cw->arena, req->commit, &commit, &st)
+         && pfsd_db_commit(w->db, &st);
+    if (!ok) {
+        pfsd_db_rollback(w->db);
+        pfsd_call_finish(c, &st);
+        pfsd_commit_wait_free(cw);
+        return;
+    }
+    cw->commit_id = commit.id;
+    cw->name = pfsd_xstrdup(pfsd_commit_str(&cw->arena, &commit));
+    cw->call = c;
+    cw->committer = w->committer;
+    cw->job.apply = pfsd_commit_wait_apply;
+    cw->job.done = pfsd_commit_wait_done;
+    pfsd_committer_submit(w->committer, &cw->job);
 }
 
 /* ListCommit.  With `to`: the ancestry of `to`, newest first, down to
- * `from` (excluded).  Without: every commit of the repo, newest first.
- * `number` bounds the count; reverse gives oldest first (the ids to send
- * are then gathered first: 8 bytes per commit). */
+ * `from` (excluded).  Without: every commit of the repo, newest first
+ * (reverse: oldest first).  `number` bounds the count. */
 typedef struct pfsd_list_commit {
     const PfsV2__ListCommitRequest *req;
     bool started, by_ancestry;
     int64_t repo_id, cursor, from_id, sent;
-    int64_t *ids;                   /* reverse ancestry: gathered ids */
-    size_t nids, next;
 } pfsd_list_commit_t;
 
-static void
-pfsd_list_commit_free(void *p)
+static bool
+pfsd_list_commit_end(pfsd_db_t *db, pfsd_arena_t *a, const PfsV2__Commit *pb,
+                     const pfsd_repo_t *repo, int64_t *id, pfsd_status_t *st)
 {
-    pfsd_list_commit_t *lc = p;
+    pfsd_commit_t c;
 
-    free(lc->ids);
-    free(lc);
+    if (!pfsd_cat_resolve(db, a, pb, &c, st)) {
+        return false;
+    }
+    if (c.repo.id != repo->id) {
+        return pfsd_fail(st, GRPC_STATUS_UNKNOWN, "`from` and `to` commits "
+                         "need to be from repo %s", pfsd_repo_str(a, repo));
+    }
+    *id = c.id;
+    return true;
 }
 
 static bool
@@ -151,74 +291,51 @@ pfsd_list_commit_init(pfsd_list_commit_t *lc, pfsd_db_t *db, pfsd_arena_t *a,
                       pfsd_status_t *st)
 {
     const PfsV2__ListCommitRequest *req = lc->req;
-    pfsd_commit_t c;
     pfsd_repo_t repo;
-    sqlite3_stmt *s;
-    int64_t id;
 
     if (req->repo == NULL) {
         return pfsd_fail(st, GRPC_STATUS_UNKNOWN, "repo cannot be nil");
+    }
+    if (req->reverse && (req->from != NULL || req->to != NULL)) {
+        return pfsd_fail(st, GRPC_STATUS_UNKNOWN, "cannot use 'Reverse' while "
+                         "also using 'From' or 'To'");
+    }
+    if (req->from != NULL && req->to == NULL) {
+        return pfsd_fail(st, GRPC_STATUS_UNKNOWN,
+                         "cannot use `from` commit without `to` commit");
     }
     if (!pfsd_cat_repo(db, a, req->repo, &repo, st)) {
         return false;
     }
     lc->repo_id = repo.id;
-    if (req->from != NULL) {
-        if (!pfsd_cat_resolve(db, a, req->from, &c, st)) {
-            return false;
-        }
-        lc->from_id = c.id;
+    if (req->from != NULL
+        && !pfsd_list_commit_end(db, a, req->from, &repo, &lc->from_id, st))
+    {
+        return false;
     }
     if (req->to != NULL) {
-        if (!pfsd_cat_resolve(db, a, req->to, &c, st)) {
+        if (!pfsd_list_commit_end(db, a, req->to, &repo, &lc->cursor, st)) {
             return false;
         }
         lc->by_ancestry = true;
-        lc->cursor = c.id;
     } else {
         lc->cursor = req->reverse ? 0 : INT64_MAX;
-    }
-    if (lc->by_ancestry && req->reverse) {
-        size_t cap = 0;
-
-        for (id = lc->cursor; id != 0 && id != lc->from_id;) {
-            if (req->number > 0 && (int64_t) lc->nids >= req->number) {
-                break;
-            }
-            if (lc->nids == cap) {
-                cap = cap ? cap * 2 : 64;
-                lc->ids = pfsd_xrealloc(lc->ids, cap * sizeof(*lc->ids));
-            }
-            lc->ids[lc->nids++] = id;
-            s = pfsd_db_stmt(db, "SELECT coalesce(parent, 0) FROM commits"
-                                 " WHERE id=?");
-            pfsd_bind_int(s, 1, id);
-            if (pfsd_db_row(db, s, st) != 1) {
-                return false;
-            }
-            id = sqlite3_column_int64(s, 0);
-            sqlite3_reset(s);
-        }
-        lc->next = lc->nids;
     }
     lc->started = true;
     return true;
 }
 
-/* The next commit id to send, 0 when done. */
+/* The next commit id to send, 0 when done, -1 on error. */
 static int64_t
 pfsd_list_commit_next(pfsd_list_commit_t *lc, pfsd_db_t *db, pfsd_status_t *st)
 {
     const PfsV2__ListCommitRequest *req = lc->req;
     sqlite3_stmt *s;
-    int64_t id = 0;
+    int64_t id;
     int rc;
 
     if (req->number > 0 && lc->sent >= req->number) {
         return 0;
-    }
-    if (lc->by_ancestry && req->reverse) {
-        return lc->next > 0 ? lc->ids[--lc->next] : 0;
     }
     if (lc->by_ancestry) {
         id = lc->cursor;
@@ -238,12 +355,11 @@ pfsd_list_commit_next(pfsd_list_commit_t *lc, pfsd_db_t *db, pfsd_status_t *st)
     }
     s = req->reverse
         ? pfsd_db_stmt(db, "SELECT id FROM commits WHERE repo=?1 AND id>?2"
-                           " AND id>?3 ORDER BY id LIMIT 1")
+                           " ORDER BY id LIMIT 1")
         : pfsd_db_stmt(db, "SELECT id FROM commits WHERE repo=?1 AND id<?2"
-                           " AND id>?3 ORDER BY id DESC LIMIT 1");
+                           " ORDER BY id DESC LIMIT 1");
     pfsd_bind_int(s, 1, lc->repo_id);
     pfsd_bind_int(s, 2, lc->cursor);
-    pfsd_bind_int(s, 3, lc->from_id);
     rc = pfsd_db_row(db, s, st);
     if (rc != 1) {
         return rc < 0 ? -1 : 0;
@@ -294,5 +410,5 @@ pfsd_rpc_list_commit(pfsd_call_t *c, pfsd_worker_t *w,
     pfsd_list_commit_t *lc = pfsd_xcalloc(1, sizeof(*lc));
 
     lc->req = (const void *) m;
-    pfsd_stream_start(c, w, pfsd_list_commit_fetch, lc, pfsd_list_commit_free);
+    pfsd_stream_start(c, w, pfsd_list_commit_fetch, lc, free);
 }

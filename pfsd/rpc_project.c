@@ -9,18 +9,12 @@
 static bool
 pfsd_project_name(const PfsV2__Project *p, pfsd_status_t *st)
 {
-    pfsd_status_t inner;
-
     if (p == NULL) {
         return pfsd_fail(st, GRPC_STATUS_INVALID_ARGUMENT,
                          "validate request: invalid %s.Project: "
                          "value is required", "CreateProjectRequest");
     }
-    if (!pfsd_name_check(p->name, &inner)) {
-        return pfsd_fail(st, inner.code, "invalid project name: %s",
-                         inner.msg);
-    }
-    return true;
+    return pfsd_project_name_check(p->name, st);
 }
 
 static bool
@@ -35,16 +29,18 @@ pfsd_create_project_apply(pfsd_write_t *wr, pfsd_db_t *db, pfsd_status_t *st)
     }
     if (pfsd_cat_project(db, req->project->name, &id, st)) {
         if (!req->update) {
+            /* pachd joins its storage layer's and its API's texts. */
             return pfsd_fail(st, GRPC_STATUS_ALREADY_EXISTS,
-                             "project \"%s\" already exists",
-                             req->project->name);
+                             "project \"%s\" already exists\n"
+                             "project %s already exists",
+                             req->project->name, req->project->name);
         }
         s = pfsd_db_stmt(db, "UPDATE projects SET description=? WHERE id=?");
         pfsd_bind_text(s, 1, req->description);
         pfsd_bind_int(s, 2, id);
         return pfsd_db_run(db, s, st);
     }
-    if (st->code != GRPC_STATUS_NOT_FOUND) {
+    if (st->code != GRPC_STATUS_NOT_FOUND || req->update) {
         return false;
     }
     s = pfsd_db_stmt(db, "INSERT INTO projects(name, description, created)"
@@ -95,8 +91,9 @@ pfsd_inspect_project_read(pfsd_db_t *db, pfsd_arena_t *a,
     rc = pfsd_db_row(db, s, st);
     if (rc <= 0) {
         return rc == 0 ? pfsd_fail(st, GRPC_STATUS_NOT_FOUND,
-                                   "project \"%s\" not found",
-                                   req->project->name)
+                                   "error getting project \"%s\": get project"
+                                   " by name: project \"%s\" not found",
+                                   req->project->name, req->project->name)
                        : false;
     }
     *resp = &pfsd_project_info(a, s)->base;

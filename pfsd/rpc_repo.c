@@ -24,6 +24,10 @@ pfsd_create_repo_apply(pfsd_write_t *wr, pfsd_db_t *db, pfsd_status_t *st)
     if (!pfsd_name_check(name, st)) {
         return false;
     }
+    if (strcmp(name, "__filesets__") == 0) {
+        return pfsd_fail(st, GRPC_STATUS_UNKNOWN,
+                         "__filesets__ is a reserved name");
+    }
     if (pfsd_cat_repo(db, &wr->arena, req->repo, &repo, st)) {
         if (!req->update) {
             return pfsd_fail(st, GRPC_STATUS_ALREADY_EXISTS,
@@ -35,9 +39,15 @@ pfsd_create_repo_apply(pfsd_write_t *wr, pfsd_db_t *db, pfsd_status_t *st)
         pfsd_bind_int(s, 2, repo.id);
         return pfsd_db_run(db, s, st);
     }
-    if (st->code != GRPC_STATUS_NOT_FOUND
-        || !pfsd_cat_project(db, project, &project_id, st))
-    {
+    if (st->code != GRPC_STATUS_NOT_FOUND) {
+        return false;
+    }
+    if (!pfsd_cat_project(db, project, &project_id, st)) {
+        if (st->code == GRPC_STATUS_NOT_FOUND) {
+            pfsd_fail(st, GRPC_STATUS_NOT_FOUND, "cannot find project \"%s\": "
+                      "get project by name: project \"%s\" not found",
+                      project, project);
+        }
         return false;
     }
     s = pfsd_db_stmt(db, "INSERT INTO repos(project, name, type, description,"
@@ -132,11 +142,23 @@ pfsd_rpc_inspect_repo(pfsd_call_t *c, pfsd_worker_t *w,
     pfsd_rpc_read(c, w, pfsd_inspect_repo_read);
 }
 
-/* ListRepo: newest first, as pachd lists them; keyset on repo id. */
+/* ListRepo: by project name, then repo name (then type), as pachd orders
+ * them; keyset on that triple. */
 typedef struct pfsd_list_repo {
     const PfsV2__ListRepoRequest *req;
-    int64_t before;
+    char *project, *name, *type;        /* the last repo sent */
 } pfsd_list_repo_t;
+
+static void
+pfsd_list_repo_free(void *p)
+{
+    pfsd_list_repo_t *lr = p;
+
+    free(lr->project);
+    free(lr->name);
+    free(lr->type);
+    free(lr);
+}
 
 static bool
 pfsd_list_repo_wanted(const PfsV2__ListRepoRequest *req, const pfsd_repo_t *r)
@@ -167,22 +189,35 @@ pfsd_list_repo_fetch(pfsd_stream_t *out, pfsd_db_t *db, void *ctx, bool *done,
     pfsd_arena_t a = { NULL };
     sqlite3_stmt *s;
     int64_t ids[64];
-    int n = 0, i, rc;
+    int n = 0, i, rc = 0;
     pfsd_repo_t repo;
     PfsV2__RepoInfo *ri;
-    bool ok = true;
+    bool ok;
 
-    s = pfsd_db_stmt(db, "SELECT id FROM repos WHERE id<? ORDER BY id DESC"
-                         " LIMIT 64");
-    pfsd_bind_int(s, 1, lr->before);
+    s = pfsd_db_stmt(db, "SELECT r.id FROM repos r"
+                         " JOIN projects p ON p.id = r.project"
+                         " WHERE (p.name, r.name, r.type) > (?, ?, ?)"
+                         " ORDER BY p.name, r.name, r.type LIMIT 64");
+    pfsd_bind_text(s, 1, lr->project ? lr->project : "");
+    pfsd_bind_text(s, 2, lr->name ? lr->name : "");
+    pfsd_bind_text(s, 3, lr->type ? lr->type : "");
     while (n < 64 && (rc = pfsd_db_row(db, s, st)) == 1) {
         ids[n++] = sqlite3_column_int64(s, 0);
     }
     sqlite3_reset(s);
+    ok = rc >= 0;
     for (i = 0; i < n && ok; i++) {
-        lr->before = ids[i];
         ok = pfsd_cat_repo_by_id(db, &a, ids[i], &repo, st);
-        if (ok && pfsd_list_repo_wanted(lr->req, &repo)) {
+        if (!ok) {
+            break;
+        }
+        free(lr->project);
+        free(lr->name);
+        free(lr->type);
+        lr->project = pfsd_xstrdup(repo.project);
+        lr->name = pfsd_xstrdup(repo.name);
+        lr->type = pfsd_xstrdup(repo.type);
+        if (pfsd_list_repo_wanted(lr->req, &repo)) {
             ok = pfsd_repo_info(db, &a, &repo, &ri, st);
             if (ok) {
                 pfsd_stream_push(out, &ri->base);
@@ -200,8 +235,7 @@ pfsd_rpc_list_repo(pfsd_call_t *c, pfsd_worker_t *w, const ProtobufCMessage *m)
     pfsd_list_repo_t *lr = pfsd_xcalloc(1, sizeof(*lr));
 
     lr->req = (const void *) m;
-    lr->before = INT64_MAX;
-    pfsd_stream_start(c, w, pfsd_list_repo_fetch, lr, free);
+    pfsd_stream_start(c, w, pfsd_list_repo_fetch, lr, pfsd_list_repo_free);
 }
 
 static bool
@@ -213,18 +247,19 @@ pfsd_delete_repo_apply(pfsd_write_t *wr, pfsd_db_t *db, pfsd_status_t *st)
 
     if (req->repo == NULL) {
         return pfsd_fail(st, GRPC_STATUS_INVALID_ARGUMENT,
-                         "validate request: invalid DeleteRepoRequest.Repo: "
-                         "value is required");
-    }
-    if (!pfsd_cat_repo(db, &wr->arena, req->repo, &repo, st)
-        || !pfsd_cat_delete_repo(db, repo.id, st))
-    {
-        return false;
+                         "no repo specified");
     }
     resp = pfsd_arena_alloc(&wr->arena, sizeof(*resp));
     pfs_v2__delete_repo_response__init(resp);
-    resp->deleted = true;
     wr->resp = &resp->base;
+    /* A missing repo is not an error for pachd: deleted stays false. */
+    if (!pfsd_cat_repo(db, &wr->arena, req->repo, &repo, st)) {
+        return st->code == GRPC_STATUS_NOT_FOUND;
+    }
+    if (!pfsd_cat_delete_repo(db, repo.id, st)) {
+        return false;
+    }
+    resp->deleted = true;
     return true;
 }
 

@@ -28,8 +28,9 @@
 /* Calls requested ahead per thread, so bursts of new calls never wait for
  * a request to be posted. */
 #define PFSD_PENDING_PER_THREAD 4
-/* pachd accepts 20 MiB messages; allow some headroom. */
-#define PFSD_MAX_RECV (64 * 1024 * 1024)
+/* pachd accepts messages of 20 MiB; a 20 MiB payload plus its protobuf
+ * framing must pass, anything much larger is refused as pachd would. */
+#define PFSD_MAX_RECV (21 * 1024 * 1024)
 
 struct pfsd_server {
     pfsd_config_t cfg;
@@ -50,7 +51,26 @@ struct pfsd_server {
     pthread_mutex_t mu;
     pthread_cond_t cv;
     bool shutdown_done;
+    int active_calls;               /* under mu */
 };
+
+void
+pfsd_server_call_begins(pfsd_server_t *srv)
+{
+    pthread_mutex_lock(&srv->mu);
+    srv->active_calls++;
+    pthread_mutex_unlock(&srv->mu);
+}
+
+void
+pfsd_server_call_ends(pfsd_server_t *srv)
+{
+    pthread_mutex_lock(&srv->mu);
+    if (--srv->active_calls == 0) {
+        pthread_cond_broadcast(&srv->cv);
+    }
+    pthread_mutex_unlock(&srv->mu);
+}
 
 const pfsd_log_t *
 pfsd_server_log(pfsd_server_t *srv)
@@ -120,6 +140,29 @@ pfsd_server_thread(void *arg)
     return NULL;
 }
 
+/* mkdir -p: creates missing parents too. */
+static int
+pfsd_mkdir_p(const char *dir)
+{
+    char *p = pfsd_xstrdup(dir), *s;
+    int rc = 0;
+
+    for (s = p + 1; rc == 0 && *s; s++) {
+        if (*s == '/') {
+            *s = '\0';
+            if (mkdir(p, 0755) != 0 && errno != EEXIST) {
+                rc = -1;
+            }
+            *s = '/';
+        }
+    }
+    if (rc == 0 && mkdir(p, 0755) != 0 && errno != EEXIST) {
+        rc = -1;
+    }
+    free(p);
+    return rc;
+}
+
 /* The data directory must exist (it is created) and be writable. */
 static int
 pfsd_server_check_dir(const char *dir, char *err, size_t errlen)
@@ -128,7 +171,7 @@ pfsd_server_check_dir(const char *dir, char *err, size_t errlen)
     struct stat sb;
     int fd;
 
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST) {
+    if (pfsd_mkdir_p(dir) != 0) {
         snprintf(err, errlen, "cannot create data directory %s: %s", dir,
                  strerror(errno));
         return -1;
@@ -166,6 +209,13 @@ pfsd_server_probe_listen(const char *addr, char *err, size_t errlen)
     memcpy(host, addr, (size_t) (colon - addr));
     host[colon - addr] = '\0';
     port = (char *) colon + 1;
+    if (*port == '\0' || strspn(port, "0123456789") != strlen(port)
+        || strlen(port) > 5 || atoi(port) > 65535)
+    {
+        snprintf(err, errlen, "bad --listen address %s: port %s is not a "
+                 "number from 0 to 65535", addr, port);
+        return -1;
+    }
     if (host[0] == '[' && host[strlen(host) - 1] == ']') {
         memmove(host, host + 1, strlen(host));
         host[strlen(host) - 1] = '\0';
@@ -365,8 +415,10 @@ pfsd_server_start(pfsd_server_t **out, const pfsd_config_t *cfg,
     return 0;
 }
 
+/* Waits (seconds < 0: without limit) until the server has shut down, or
+ * with calls_only until no call is running. */
 static bool
-pfsd_server_wait_shutdown(pfsd_server_t *srv, int seconds)
+pfsd_server_wait_shutdown(pfsd_server_t *srv, int seconds, bool calls_only)
 {
     struct timespec ts;
     bool done;
@@ -374,14 +426,14 @@ pfsd_server_wait_shutdown(pfsd_server_t *srv, int seconds)
     clock_gettime(CLOCK_REALTIME, &ts);
     ts.tv_sec += seconds;
     pthread_mutex_lock(&srv->mu);
-    while (!srv->shutdown_done) {
+    while (!srv->shutdown_done && (!calls_only || srv->active_calls > 0)) {
         if (seconds < 0) {
             pthread_cond_wait(&srv->cv, &srv->mu);
         } else if (pthread_cond_timedwait(&srv->cv, &srv->mu, &ts) != 0) {
             break;
         }
     }
-    done = srv->shutdown_done;
+    done = srv->shutdown_done || (calls_only && srv->active_calls == 0);
     pthread_mutex_unlock(&srv->mu);
     return done;
 }
@@ -395,12 +447,17 @@ pfsd_server_stop(pfsd_server_t *srv)
     atomic_store(&srv->stopping, true);
     pfsd_gc_stop(srv->gc);
     grpc_server_shutdown_and_notify(srv->server, srv->cq, &srv->shutdown_tag);
-    if (!pfsd_server_wait_shutdown(srv, srv->cfg.grace_s)) {
+    /* Calls waiting for a commit to finish would wait out the grace. */
+    pfsd_committer_cancel_waiters(srv->committer);
+    if (!pfsd_server_wait_shutdown(srv, srv->cfg.grace_s, true)) {
         pfsd_log_warn(&srv->log, "cancelling calls still running after %ds",
                       srv->cfg.grace_s);
-        grpc_server_cancel_all_calls(srv->server);
-        pfsd_server_wait_shutdown(srv, -1);
     }
+    /* Also closes idle client connections, which would otherwise hold the
+     * shutdown until the clients hang up. */
+    grpc_server_cancel_all_calls(srv->server);
+    pfsd_server_wait_shutdown(srv, -1, false);
+    pfsd_log_debug(&srv->log, "all calls ended");
     /* Every call has ended, so no job can be queued any more. */
     pfsd_committer_stop(srv->committer);
     grpc_server_destroy(srv->server);
@@ -409,12 +466,15 @@ pfsd_server_stop(pfsd_server_t *srv)
         pthread_join(srv->threads[i], NULL);
     }
     grpc_completion_queue_destroy(srv->cq);
+    pfsd_log_debug(&srv->log, "completion queue drained");
     for (i = 0; i < srv->nthreads; i++) {
         pfsd_db_close(srv->workers[i].db);
     }
     pfsd_store_close(srv->store);
     pfsd_auth_free(srv->auth);
-    grpc_shutdown();
+    /* grpc_shutdown() is left out on purpose: with a client that stopped
+     * reading, gRPC can take many seconds to tear its transports down,
+     * and nothing of ours depends on it any more (the process exits). */
     pfsd_log_info(&srv->log, "stopped");
     free(srv->workers);
     free(srv->threads);

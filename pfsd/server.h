@@ -49,4 +49,8 @@ void pfsd_server_stop(pfsd_server_t *srv);
 
 const pfsd_log_t *pfsd_server_log(pfsd_server_t *srv);
 
+/* Calls whose handler has not finished (shutdown waits for them). */
+void pfsd_server_call_begins(pfsd_server_t *srv);
+void pfsd_server_call_ends(pfsd_server_t *srv);
+
 #endif
