@@ -261,6 +261,20 @@ struct ngx_http_pfs_s3_call_s {
 
 typedef struct ngx_http_pfs_s3_ctx_s  ngx_http_pfs_s3_ctx_t;
 
+typedef enum {
+    ngx_http_pfs_s3_chunk_size = 0,
+    ngx_http_pfs_s3_chunk_ext,
+    ngx_http_pfs_s3_chunk_size_lf,
+    ngx_http_pfs_s3_chunk_data,
+    ngx_http_pfs_s3_chunk_data_cr,
+    ngx_http_pfs_s3_chunk_data_lf,
+    ngx_http_pfs_s3_chunk_trailer,
+    ngx_http_pfs_s3_chunk_trailer_line,
+    ngx_http_pfs_s3_chunk_trailer_lf,
+    ngx_http_pfs_s3_chunk_end_lf,
+    ngx_http_pfs_s3_chunk_done
+} ngx_http_pfs_s3_chunk_state_e;
+
 /* what follows a request body: like a call's done handler */
 typedef ngx_int_t (*ngx_http_pfs_s3_body_pt)(ngx_http_request_t *r);
 
@@ -292,6 +306,14 @@ struct ngx_http_pfs_s3_ctx_s {
     off_t                              body_received;
     ngx_http_pfs_s3_body_pt            body_next;
 
+    /* aws-chunked request bodies */
+    ngx_http_pfs_s3_chunk_state_e      chunk_state;
+    off_t                              chunk_rest;
+    ngx_uint_t                         chunk_digits;
+    off_t                              decoded_length;
+    ngx_chain_t                       *chunk_free;
+    ngx_chain_t                       *chunk_busy;
+
     void                              *op_data;        /* per operation */
 
     unsigned                           has_bucket:1;
@@ -299,6 +321,7 @@ struct ngx_http_pfs_s3_ctx_s {
     unsigned                           virtual_host:1;
     unsigned                           response_sent:1;
     unsigned                           body_complete:1;
+    unsigned                           aws_chunked:1;
 };
 
 

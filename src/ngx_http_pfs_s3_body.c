@@ -18,6 +18,10 @@
 static ngx_int_t ngx_http_pfs_s3_request_body_filter(ngx_http_request_t *r,
     ngx_chain_t *in);
 static void ngx_http_pfs_s3_body_ready(ngx_http_request_t *r);
+static ngx_chain_t *ngx_http_pfs_s3_unchunk(ngx_http_request_t *r,
+    ngx_http_pfs_s3_ctx_t *ctx, ngx_chain_t *in);
+static ngx_int_t ngx_http_pfs_s3_unchunk_char(ngx_http_pfs_s3_ctx_t *ctx,
+    u_char c);
 static void ngx_http_pfs_s3_digest_cleanup(void *data);
 static EVP_MD_CTX *ngx_http_pfs_s3_digest(ngx_http_request_t *r,
     const EVP_MD *md);
@@ -111,10 +115,9 @@ ngx_http_pfs_s3_body_ready(ngx_http_request_t *r)
 
 
 /*
- * Digests to verify, from the request headers.  An x-amz-content-sha256 of
- * UNSIGNED-PAYLOAD asks for no check; the aws-chunked forms (STREAMING-*)
- * carry signed chunks this module does not decode, and are refused rather
- * than stored with their framing.
+ * Digests to verify, and the body's framing, from the request headers.  An
+ * x-amz-content-sha256 of UNSIGNED-PAYLOAD asks for no check; the
+ * STREAMING-* forms announce an aws-chunked body.
  */
 
 ngx_int_t
@@ -162,18 +165,15 @@ ngx_http_pfs_s3_digests_init(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
                && ngx_strncasecmp(h->value.data, (u_char *) "STREAMING-",
                                   sizeof("STREAMING-") - 1) == 0)
     {
-        *err = NGX_HTTP_PFS_S3_ERR_NOT_IMPLEMENTED;
-        *why = "aws-chunked uploads (x-amz-content-sha256: STREAMING-*) are "
-               "not supported; send the body as is";
-        return NGX_ERROR;
+        ctx->aws_chunked = 1;
 
     } else if (h && !(h->value.len == sizeof("UNSIGNED-PAYLOAD") - 1
                       && ngx_strncmp(h->value.data, "UNSIGNED-PAYLOAD",
                                      h->value.len) == 0))
     {
         *err = NGX_HTTP_PFS_S3_ERR_INVALID_ARGUMENT;
-        *why = "x-amz-content-sha256 must be UNSIGNED-PAYLOAD or the "
-               "hexadecimal SHA-256 of the body";
+        *why = "x-amz-content-sha256 must be UNSIGNED-PAYLOAD, STREAMING-* or "
+               "the hexadecimal SHA-256 of the body";
         return NGX_ERROR;
     }
 
@@ -182,8 +182,33 @@ ngx_http_pfs_s3_digests_init(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
     if (h && ngx_strlcasestrn(h->value.data, h->value.data + h->value.len,
                               (u_char *) "aws-chunked", 11 - 1))
     {
-        *err = NGX_HTTP_PFS_S3_ERR_NOT_IMPLEMENTED;
-        *why = "aws-chunked uploads are not supported; send the body as is";
+        ctx->aws_chunked = 1;
+    }
+
+    if (!ctx->aws_chunked) {
+        return NGX_OK;
+    }
+
+    /*
+     * aws-chunked: the body is framed in signed chunks, possibly followed by
+     * trailers; the object is what x-amz-decoded-content-length says.
+     * The chunk signatures are not checked (this module does not
+     * authenticate requests); the framing is removed as the body arrives.
+     */
+
+    h = ngx_http_pfs_s3_header(r, "x-amz-decoded-content-length");
+
+    if (h == NULL) {
+        *err = NGX_HTTP_PFS_S3_ERR_MISSING_CONTENT_LENGTH;
+        *why = "aws-chunked uploads need x-amz-decoded-content-length";
+        return NGX_ERROR;
+    }
+
+    ctx->decoded_length = ngx_atoof(h->value.data, h->value.len);
+
+    if (ctx->decoded_length == NGX_ERROR) {
+        *err = NGX_HTTP_PFS_S3_ERR_INVALID_ARGUMENT;
+        *why = "x-amz-decoded-content-length is not a number";
         return NGX_ERROR;
     }
 
@@ -236,9 +261,16 @@ ngx_http_pfs_s3_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     ctx = ngx_http_get_module_ctx(r, ngx_http_pfs_s3_module);
 
     if (r != r->main || ctx == NULL || ctx->type != NGX_HTTP_PFS_S3_CTX_REQUEST
-        || (ctx->md5 == NULL && ctx->sha256 == NULL))
+        || (ctx->md5 == NULL && ctx->sha256 == NULL && !ctx->aws_chunked))
     {
         return ngx_http_next_request_body_filter(r, in);
+    }
+
+    if (ctx->aws_chunked) {
+        in = ngx_http_pfs_s3_unchunk(r, ctx, in);
+        if (in == NGX_CHAIN_ERROR) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     for (cl = in; cl; cl = cl->next) {
@@ -265,9 +297,239 @@ ngx_http_pfs_s3_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         if (ngx_http_pfs_s3_digests_finish(r, ctx) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
+
+        if (ctx->aws_chunked && ctx->digest_failed == NGX_HTTP_PFS_S3_ERR_NONE
+            && (ctx->chunk_state != ngx_http_pfs_s3_chunk_done
+                || ctx->body_received != ctx->decoded_length))
+        {
+            ctx->digest_failed = NGX_HTTP_PFS_S3_ERR_INCOMPLETE_BODY;
+        }
     }
 
     return ngx_http_next_request_body_filter(r, in);
+}
+
+
+/*
+ * Removes the aws-chunked framing:
+ *
+ *   <hex size>[;chunk-signature=...]\r\n<size bytes>\r\n ... 0[;...]\r\n
+ *   [<trailer>:<value>\r\n ...]\r\n
+ *
+ * The data comes out as buffers pointing into the ones nginx read the body
+ * into (their memory stays until the save filter has stored it, as for
+ * nginx's own length filter); the input buffers are consumed.  A malformed
+ * body is remembered and the rest swallowed, so that the request can be
+ * answered with an S3 error once the body has been read.
+ */
+
+static ngx_chain_t *
+ngx_http_pfs_s3_unchunk(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
+    ngx_chain_t *in)
+{
+    u_char       *p, *last, c;
+    size_t        n;
+    ngx_buf_t    *b, *ob;
+    ngx_uint_t    last_buf;
+    ngx_chain_t  *cl, *out, **ll, *tl;
+
+    /* our buffers the save filter has stored can be used again */
+
+    while (ctx->chunk_busy && ngx_buf_size(ctx->chunk_busy->buf) == 0
+           && !ctx->chunk_busy->buf->last_buf)
+    {
+        cl = ctx->chunk_busy;
+        ctx->chunk_busy = cl->next;
+        cl->next = ctx->chunk_free;
+        ctx->chunk_free = cl;
+    }
+
+    out = NULL;
+    ll = &out;
+    last_buf = 0;
+
+    for (cl = in; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->last_buf) {
+            last_buf = 1;
+        }
+
+        if (!ngx_buf_in_memory(b)) {
+            continue;
+        }
+
+        p = b->pos;
+        last = b->last;
+
+        while (p < last) {
+
+            if (ctx->chunk_state == ngx_http_pfs_s3_chunk_data) {
+                n = ngx_min((off_t) (last - p), ctx->chunk_rest);
+
+                if (ctx->digest_failed == NGX_HTTP_PFS_S3_ERR_NONE) {
+                    tl = ngx_chain_get_free_buf(r->pool, &ctx->chunk_free);
+                    if (tl == NULL) {
+                        return NGX_CHAIN_ERROR;
+                    }
+
+                    ob = tl->buf;
+                    ngx_memzero(ob, sizeof(ngx_buf_t));
+
+                    ob->temporary = 1;
+                    ob->start = p;
+                    ob->pos = p;
+                    ob->last = p + n;
+                    ob->end = p + n;
+                    ob->tag = (ngx_buf_tag_t) &ngx_http_pfs_s3_unchunk;
+
+                    *ll = tl;
+                    ll = &tl->next;
+                }
+
+                p += n;
+                ctx->chunk_rest -= n;
+
+                if (ctx->chunk_rest == 0) {
+                    ctx->chunk_state = ngx_http_pfs_s3_chunk_data_cr;
+                }
+
+                continue;
+            }
+
+            c = *p++;
+
+            if (ngx_http_pfs_s3_unchunk_char(ctx, c) != NGX_OK
+                && ctx->digest_failed == NGX_HTTP_PFS_S3_ERR_NONE)
+            {
+                ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                              "pfs_s3: malformed aws-chunked body");
+                ctx->digest_failed = NGX_HTTP_PFS_S3_ERR_INCOMPLETE_BODY;
+            }
+        }
+
+        b->pos = b->last;
+    }
+
+    if (last_buf) {
+        tl = ngx_chain_get_free_buf(r->pool, &ctx->chunk_free);
+        if (tl == NULL) {
+            return NGX_CHAIN_ERROR;
+        }
+
+        ngx_memzero(tl->buf, sizeof(ngx_buf_t));
+        tl->buf->last_buf = 1;
+        tl->buf->tag = (ngx_buf_tag_t) &ngx_http_pfs_s3_unchunk;
+
+        *ll = tl;
+        ll = &tl->next;
+    }
+
+    *ll = NULL;
+
+    /*
+     * The save filter links the buffers with chain links of its own, so
+     * these links stay ours: they wait in chunk_busy until the buffer has
+     * been stored, then are used again.
+     */
+
+    for (ll = &ctx->chunk_busy; *ll; ll = &(*ll)->next) { /* void */ }
+
+    *ll = out;
+
+    return out;
+}
+
+
+/* One framing byte of an aws-chunked body. */
+
+static ngx_int_t
+ngx_http_pfs_s3_unchunk_char(ngx_http_pfs_s3_ctx_t *ctx, u_char c)
+{
+    u_char  h;
+
+    switch (ctx->chunk_state) {
+
+    case ngx_http_pfs_s3_chunk_size:
+        if (c == ';') {
+            ctx->chunk_state = ngx_http_pfs_s3_chunk_ext;
+            return ctx->chunk_digits ? NGX_OK : NGX_ERROR;
+        }
+
+        if (c == '\r') {
+            ctx->chunk_state = ngx_http_pfs_s3_chunk_size_lf;
+            return ctx->chunk_digits ? NGX_OK : NGX_ERROR;
+        }
+
+        h = (u_char) (c | 0x20);
+
+        if (c >= '0' && c <= '9') {
+            h = c - '0';
+
+        } else if (h >= 'a' && h <= 'f') {
+            h = h - 'a' + 10;
+
+        } else {
+            return NGX_ERROR;
+        }
+
+        if (ctx->chunk_rest > (NGX_MAX_OFF_T_VALUE >> 4)) {
+            return NGX_ERROR;
+        }
+
+        ctx->chunk_rest = (ctx->chunk_rest << 4) | h;
+        ctx->chunk_digits++;
+        return NGX_OK;
+
+    case ngx_http_pfs_s3_chunk_ext:
+        if (c == '\r') {
+            ctx->chunk_state = ngx_http_pfs_s3_chunk_size_lf;
+        }
+
+        return NGX_OK;
+
+    case ngx_http_pfs_s3_chunk_size_lf:
+        if (c != '\n') {
+            return NGX_ERROR;
+        }
+
+        ctx->chunk_digits = 0;
+        ctx->chunk_state = ctx->chunk_rest ? ngx_http_pfs_s3_chunk_data
+                                           : ngx_http_pfs_s3_chunk_trailer;
+        return NGX_OK;
+
+    case ngx_http_pfs_s3_chunk_data_cr:
+        ctx->chunk_state = ngx_http_pfs_s3_chunk_data_lf;
+        return c == '\r' ? NGX_OK : NGX_ERROR;
+
+    case ngx_http_pfs_s3_chunk_data_lf:
+        ctx->chunk_state = ngx_http_pfs_s3_chunk_size;
+        return c == '\n' ? NGX_OK : NGX_ERROR;
+
+    case ngx_http_pfs_s3_chunk_trailer:
+        /* a trailer line, or the empty line that ends the body */
+        ctx->chunk_state = (c == '\r') ? ngx_http_pfs_s3_chunk_end_lf
+                                       : ngx_http_pfs_s3_chunk_trailer_line;
+        return NGX_OK;
+
+    case ngx_http_pfs_s3_chunk_trailer_line:
+        if (c == '\r') {
+            ctx->chunk_state = ngx_http_pfs_s3_chunk_trailer_lf;
+        }
+
+        return NGX_OK;
+
+    case ngx_http_pfs_s3_chunk_trailer_lf:
+        ctx->chunk_state = ngx_http_pfs_s3_chunk_trailer;
+        return c == '\n' ? NGX_OK : NGX_ERROR;
+
+    case ngx_http_pfs_s3_chunk_end_lf:
+        ctx->chunk_state = ngx_http_pfs_s3_chunk_done;
+        return c == '\n' ? NGX_OK : NGX_ERROR;
+
+    default: /* ngx_http_pfs_s3_chunk_done: nothing may follow */
+        return NGX_ERROR;
+    }
 }
 
 

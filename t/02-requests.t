@@ -184,9 +184,10 @@ $res = s3($s, PUT => '/master.repo/k', body => 'x',
 is $res->{status}, 400, 'malformed Content-MD5: 400';
 is code_of($res), 'InvalidDigest', '  InvalidDigest';
 
-$res = s3($s, PUT => '/master.repo/k', body => 'x',
+$res = s3($s, PUT => '/master.repo/k', body => "1\r\nx\r\n0\r\n\r\n",
           headers => { 'x-amz-content-sha256' => 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD' });
-is $res->{status}, 501, 'aws-chunked upload: 501, never stored framed';
+is $res->{status}, 411, 'aws-chunked upload without its decoded length: 411';
+is code_of($res), 'MissingContentLength', '  MissingContentLength';
 
 $res = s3($s, PUT => '/master.repo/k', body => 'x',
           headers => { 'x-amz-content-sha256' => 'abc' });
