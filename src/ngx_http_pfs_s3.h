@@ -301,6 +301,7 @@ struct ngx_http_pfs_s3_ctx_s {
     EVP_MD_CTX                        *md5;
     EVP_MD_CTX                        *sha256;
     u_char                             want_md5[16];
+    u_char                             body_md5[16];
     u_char                             want_sha256[32];
     ngx_http_pfs_s3_err_e              digest_failed;
     off_t                              body_received;
@@ -322,6 +323,8 @@ struct ngx_http_pfs_s3_ctx_s {
     unsigned                           response_sent:1;
     unsigned                           body_complete:1;
     unsigned                           aws_chunked:1;
+    unsigned                           check_md5:1;
+    unsigned                           have_md5:1;
 };
 
 

@@ -128,6 +128,18 @@ ngx_http_pfs_s3_digests_init(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
     ngx_str_t         src, dst;
     ngx_table_elt_t  *h;
 
+    /*
+     * The MD5 is computed for every PutObject: besides Content-MD5, it tells
+     * the object this request wrote from one written since by another
+     * (ngx_http_pfs_s3_object.c).
+     */
+
+    ctx->md5 = ngx_http_pfs_s3_digest(r, EVP_md5());
+    if (ctx->md5 == NULL) {
+        *err = NGX_HTTP_PFS_S3_ERR_INTERNAL;
+        return NGX_ERROR;
+    }
+
     h = ngx_http_pfs_s3_header(r, "content-md5");
 
     if (h) {
@@ -142,12 +154,7 @@ ngx_http_pfs_s3_digests_init(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
         }
 
         ngx_memcpy(ctx->want_md5, buf, 16);
-
-        ctx->md5 = ngx_http_pfs_s3_digest(r, EVP_md5());
-        if (ctx->md5 == NULL) {
-            *err = NGX_HTTP_PFS_S3_ERR_INTERNAL;
-            return NGX_ERROR;
-        }
+        ctx->check_md5 = 1;
     }
 
     h = ngx_http_pfs_s3_header(r, "x-amz-content-sha256");
@@ -540,11 +547,14 @@ ngx_http_pfs_s3_digests_finish(ngx_http_request_t *r,
     u_char  md[EVP_MAX_MD_SIZE];
 
     if (ctx->md5) {
-        if (EVP_DigestFinal_ex(ctx->md5, md, NULL) != 1) {
+        if (EVP_DigestFinal_ex(ctx->md5, ctx->body_md5, NULL) != 1) {
             return NGX_ERROR;
         }
 
-        if (ngx_memcmp(md, ctx->want_md5, 16) != 0) {
+        ctx->have_md5 = 1;
+
+        if (ctx->check_md5 && ngx_memcmp(ctx->body_md5, ctx->want_md5, 16) != 0)
+        {
             ctx->digest_failed = NGX_HTTP_PFS_S3_ERR_BAD_DIGEST;
         }
     }

@@ -12,12 +12,19 @@
 #include <ngx_http_pfs_s3.h>
 
 
+/* how far back a PutObject looks for its own commit after a race */
+#define NGX_HTTP_PFS_S3_FIND_COMMITS  16
+
+
 typedef struct {
     ngx_http_pfs_s3_ref_t       ref;
     PfsV2__FileInfo            *info;
     off_t                       start;
     off_t                       length;
     ngx_uint_t                  exists;    /* PutObject overwrites a file */
+    char                       *head;
+    ngx_array_t                *commits;   /* ids older than head */
+    ngx_uint_t                  next;
 } ngx_http_pfs_s3_object_t;
 
 
@@ -44,6 +51,19 @@ static ngx_int_t ngx_http_pfs_s3_put_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_pfs_s3_put_modified(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
 static ngx_int_t ngx_http_pfs_s3_put_done(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
+static ngx_int_t ngx_http_pfs_s3_put_answer(ngx_http_request_t *r,
+    ProtobufCBinaryData *hash, const char *version);
+static ngx_int_t ngx_http_pfs_s3_put_own(ngx_http_request_t *r);
+static ngx_int_t ngx_http_pfs_s3_put_find(ngx_http_request_t *r,
+    ngx_http_pfs_s3_object_t *obj, char *head);
+static ngx_int_t ngx_http_pfs_s3_put_commit(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call, ProtobufCMessage *msg);
+static ngx_int_t ngx_http_pfs_s3_put_listed(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
+static ngx_int_t ngx_http_pfs_s3_put_check(ngx_http_request_t *r,
+    ngx_http_pfs_s3_object_t *obj);
+static ngx_int_t ngx_http_pfs_s3_put_checked(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
 static ngx_int_t ngx_http_pfs_s3_delete_inspected(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
@@ -896,8 +916,8 @@ ngx_http_pfs_s3_put_modified(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_pfs_s3_put_done(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call)
 {
-    u_char           *etag;
-    PfsV2__FileInfo  *info;
+    PfsV2__FileInfo        *info;
+    ngx_http_pfs_s3_ctx_t  *ctx;
 
     info = ngx_http_pfs_s3_call_message(call);
 
@@ -924,20 +944,208 @@ ngx_http_pfs_s3_put_done(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call)
         return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_INTERNAL);
     }
 
-    etag = ngx_pnalloc(r->pool, 2 * info->hash.len + 16);
+    ctx = ngx_http_pfs_s3_get_ctx(r);
+
+    /*
+     * The branch head may already hold another client's write of the key:
+     * a 16-byte hash is the MD5 of a file written in one stream, so when it
+     * is not the MD5 of this body, the commit of this write is looked for
+     * among the head's ancestors.  (A hash of another length cannot be
+     * compared; the head's answer is used.)
+     */
+
+    if (info->hash.len == 16 && ctx->have_md5
+        && ngx_memcmp(info->hash.data, ctx->body_md5, 16) != 0
+        && info->file && info->file->commit && info->file->commit->id
+        && info->file->commit->id[0])
+    {
+        return ngx_http_pfs_s3_put_find(r, call->data,
+                                        info->file->commit->id);
+    }
+
+    return ngx_http_pfs_s3_put_answer(r, &info->hash,
+                                      (info->file && info->file->commit)
+                                      ? info->file->commit->id : NULL);
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_put_answer(ngx_http_request_t *r, ProtobufCBinaryData *hash,
+    const char *version)
+{
+    u_char  *etag;
+
+    etag = ngx_pnalloc(r->pool, 2 * hash->len + 16);
     if (etag == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (ngx_http_pfs_s3_add_header(r, "ETag", etag,
-                                   ngx_http_pfs_s3_etag(etag, &info->hash))
-        != NGX_OK
-        || ngx_http_pfs_s3_version_header(r, info) != NGX_OK)
+                                   ngx_http_pfs_s3_etag(etag, hash))
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (version && version[0]
+        && ngx_http_pfs_s3_add_header(r, "x-amz-version-id", (u_char *) version,
+                                      ngx_strlen(version))
+           != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return ngx_http_pfs_s3_send_empty(r, NGX_HTTP_OK);
+}
+
+
+/* The ETag of this write when its commit cannot be told: its own MD5. */
+
+static ngx_int_t
+ngx_http_pfs_s3_put_own(ngx_http_request_t *r)
+{
+    ngx_http_pfs_s3_ctx_t  *ctx;
+    ProtobufCBinaryData     md5;
+
+    ctx = ngx_http_pfs_s3_get_ctx(r);
+
+    md5.len = 16;
+    md5.data = ctx->body_md5;
+
+    return ngx_http_pfs_s3_put_answer(r, &md5, NULL);
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_put_find(ngx_http_request_t *r, ngx_http_pfs_s3_object_t *obj,
+    char *head)
+{
+    PfsV2__Commit             to = PFS_V2__COMMIT__INIT;
+    PfsV2__ListCommitRequest  req = PFS_V2__LIST_COMMIT_REQUEST__INIT;
+
+    obj->commits = ngx_array_create(r->pool, NGX_HTTP_PFS_S3_FIND_COMMITS,
+                                    sizeof(char *));
+    if (obj->commits == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    obj->head = head;
+
+    to.repo = &obj->ref.repo;
+    to.id = head;
+
+    req.repo = &obj->ref.repo;
+    req.to = &to;
+    req.number = NGX_HTTP_PFS_S3_FIND_COMMITS;
+
+    if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/ListCommit", &req.base,
+                             &pfs_v2__commit_info__descriptor,
+                             ngx_http_pfs_s3_put_commit,
+                             ngx_http_pfs_s3_put_listed, obj)
+        != NGX_DONE)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_put_commit(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call,
+    ProtobufCMessage *msg)
+{
+    PfsV2__CommitInfo *info = (PfsV2__CommitInfo *) msg;
+
+    char                      **id;
+    ngx_str_t                   s;
+    ngx_http_pfs_s3_object_t   *obj;
+
+    obj = call->data;
+
+    if (info->commit == NULL || info->commit->id == NULL
+        || info->commit->id[0] == '\0'
+        || ngx_strcmp(info->commit->id, obj->head) == 0)
+    {
+        return NGX_OK;
+    }
+
+    if (obj->commits->nelts >= NGX_HTTP_PFS_S3_FIND_COMMITS) {
+        return NGX_DONE;
+    }
+
+    id = ngx_array_push(obj->commits);
+    if (id == NULL) {
+        return NGX_ERROR;
+    }
+
+    s.data = (u_char *) info->commit->id;
+    s.len = ngx_strlen(info->commit->id);
+
+    *id = ngx_http_pfs_s3_cstr(r->pool, &s);
+
+    return *id ? NGX_OK : NGX_ERROR;
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_put_listed(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call)
+{
+    ngx_http_pfs_s3_object_t  *obj;
+
+    obj = call->data;
+
+    if (!ngx_http_pfs_s3_call_ok(call) || obj->commits->nelts == 0) {
+        return ngx_http_pfs_s3_put_own(r);
+    }
+
+    obj->next = 0;
+
+    return ngx_http_pfs_s3_put_check(r, obj);
+}
+
+
+/* InspectFile at the next older commit, until one holds this body. */
+
+static ngx_int_t
+ngx_http_pfs_s3_put_check(ngx_http_request_t *r, ngx_http_pfs_s3_object_t *obj)
+{
+    char  **ids;
+
+    if (obj->next >= obj->commits->nelts) {
+        return ngx_http_pfs_s3_put_own(r);
+    }
+
+    ids = obj->commits->elts;
+    obj->ref.commit.id = ids[obj->next];
+
+    return ngx_http_pfs_s3_inspect_file(r, obj, ngx_http_pfs_s3_put_checked);
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_put_checked(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call)
+{
+    char                      **ids;
+    PfsV2__FileInfo            *info;
+    ngx_http_pfs_s3_ctx_t      *ctx;
+    ngx_http_pfs_s3_object_t   *obj;
+
+    obj = call->data;
+    ctx = ngx_http_pfs_s3_get_ctx(r);
+    info = ngx_http_pfs_s3_call_message(call);
+    ids = obj->commits->elts;
+
+    if (ngx_http_pfs_s3_call_ok(call) && info && info->hash.len == 16
+        && ngx_memcmp(info->hash.data, ctx->body_md5, 16) == 0)
+    {
+        return ngx_http_pfs_s3_put_answer(r, &info->hash, ids[obj->next]);
+    }
+
+    obj->next++;
+
+    return ngx_http_pfs_s3_put_check(r, obj);
 }
 
 
