@@ -1,6 +1,7 @@
 /* pfsd: a durable server for the pfs_v2 / auth_v2 / versionpb_v2 gRPC API
  * subset used by ngx_http_pfs_s3.  See docs/DESIGN.md, section pfsd. */
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -141,6 +142,12 @@ main(int argc, char **argv)
     char err[1024];
     int sig;
 
+    /* Message buffers of a few MiB come and go on every thread.  glibc
+     * would raise its mmap threshold after the first ones are freed and
+     * keep later ones in per-thread heaps; a fixed threshold hands them
+     * back to the system when freed, so memory stays bounded. */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
+    mallopt(M_TRIM_THRESHOLD, 1024 * 1024);
     memset(&cfg, 0, sizeof(cfg));
     cfg.log_level = PFSD_LOG_INFO;
     cfg.grace_s = 10;

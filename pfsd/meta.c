@@ -201,7 +201,7 @@ pfsd_meta_setup(pfsd_db_t *db, bool writer, char *err, size_t errlen)
     static const char pragmas[] =
         "PRAGMA journal_mode=WAL;"
         "PRAGMA synchronous=FULL;"
-        "PRAGMA cache_size=-16384;"
+        "PRAGMA cache_size=-4096;"
         "PRAGMA temp_store=MEMORY;";
 
     if (pfsd_meta_exec(db, pragmas, err, errlen) != 0) {
@@ -210,7 +210,8 @@ pfsd_meta_setup(pfsd_db_t *db, bool writer, char *err, size_t errlen)
     if (writer) {
         /* The committer's transactions can be large (group commit); keep
          * auto-checkpoints but let the WAL grow a little between them. */
-        if (pfsd_meta_exec(db, "PRAGMA wal_autocheckpoint=4000;",
+        if (pfsd_meta_exec(db, "PRAGMA wal_autocheckpoint=4000;"
+                           "PRAGMA cache_size=-16384;",
                            err, errlen) != 0)
         {
             return -1;

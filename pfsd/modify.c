@@ -16,6 +16,10 @@
 
 /* Bytes written between writeback hints, so the final sync is short. */
 #define PFSD_FLUSH_HINT (64u << 20)
+/* A stream that wrote more than this syncs its packs itself before
+ * handing its job over, so the committer (and every small write batched
+ * with it) does not wait for a large upload's data to reach the disk. */
+#define PFSD_SELF_SYNC (4u << 20)
 
 typedef enum pfsd_op_kind {
     PFSD_OP_DELETE,         /* the file at path */
@@ -92,6 +96,7 @@ struct pfsd_modify {
     size_t buf_part;                /* whose bytes buf holds */
     bool buf_used;
     uint64_t since_hint;
+    uint64_t written;               /* bytes written to packs */
 
     pfsd_modify_done_fn done;
     void *done_ctx;
@@ -257,6 +262,7 @@ pfsd_modify_chunk(pfsd_modify_t *m, pfsd_db_t *db, size_t part,
             }
             c->written = true;
             pfsd_modify_hold(m, c->loc.pack);
+            m->written += len;
             m->since_hint += len;
             if (m->since_hint >= PFSD_FLUSH_HINT) {
                 pfsd_store_flush_hint(m->store, c->loc.pack);
@@ -573,6 +579,11 @@ pfsd_modify_submit(pfsd_modify_t *m, pfsd_db_t *db,
     m->packs = pfsd_xcalloc(m->nholds + 1, sizeof(*m->packs));
     for (i = 0; i < m->nholds; i++) {
         m->packs[i] = m->holds[i].pack;
+        if (m->written > PFSD_SELF_SYNC
+            && !pfsd_store_sync(m->store, m->packs[i], st))
+        {
+            return false;
+        }
     }
     m->job.packs = m->packs;
     m->job.npacks = m->nholds;
