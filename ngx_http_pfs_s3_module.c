@@ -270,8 +270,9 @@ ngx_http_pfs_s3_dispatch(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
         return ngx_http_pfs_s3_delete_object(r);
 
     default:
-        return ngx_http_pfs_s3_send_error(r, NGX_HTTP_PFS_S3_ERR_NOT_IMPLEMENTED,
-                                          NULL);
+        return ngx_http_pfs_s3_send_error(r,
+                                           NGX_HTTP_PFS_S3_ERR_NOT_IMPLEMENTED,
+                                           NULL);
     }
 }
 

@@ -288,7 +288,7 @@ struct ngx_http_pfs_s3_ctx_s {
     ngx_str_t                          key;           /* decoded */
     ngx_str_t                          path;          /* "/" + key */
     ngx_http_pfs_s3_bucket_t           bucket;
-    ngx_array_t                        args;          /* ngx_http_pfs_s3_arg_t */
+    ngx_array_t                        args;    /* ngx_http_pfs_s3_arg_t */
 
     ngx_http_pfs_s3_call_t            *call;          /* pending call */
     ngx_str_t                          pfs_status;    /* for the log */

@@ -160,7 +160,8 @@ ngx_http_pfs_s3_digests_init(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
     h = ngx_http_pfs_s3_header(r, "x-amz-content-sha256");
 
     if (h && h->value.len == 64
-        && ngx_http_pfs_s3_hex_decode(ctx->want_sha256, h->value.data, 64) == NGX_OK)
+        && ngx_http_pfs_s3_hex_decode(ctx->want_sha256, h->value.data, 64)
+           == NGX_OK)
     {
         ctx->sha256 = ngx_http_pfs_s3_digest(r, EVP_sha256());
         if (ctx->sha256 == NULL) {

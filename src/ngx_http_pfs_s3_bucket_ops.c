@@ -349,7 +349,8 @@ ngx_http_pfs_s3_head_bucket_done(ngx_http_request_t *r,
     ngx_http_pfs_s3_loc_conf_t  *plcf;
 
     if (!ngx_http_pfs_s3_call_ok(call)) {
-        return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_NO_SUCH_BUCKET);
+        return ngx_http_pfs_s3_fail(r, call,
+                                    NGX_HTTP_PFS_S3_ERR_NO_SUCH_BUCKET);
     }
 
     ctx = ngx_http_pfs_s3_get_ctx(r);

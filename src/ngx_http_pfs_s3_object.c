@@ -272,8 +272,8 @@ ngx_http_pfs_s3_get_inspected(ngx_http_request_t *r,
     req.offset = obj->start;
 
     call = ngx_http_pfs_s3_call_create(r, "/pfs_v2.API/GetFile",
-                                       &google__protobuf__bytes_value__descriptor,
-                                       ngx_http_pfs_s3_get_file_done);
+                                    &google__protobuf__bytes_value__descriptor,
+                                    ngx_http_pfs_s3_get_file_done);
     if (call == NULL) {
         return NGX_ERROR;
     }
@@ -467,7 +467,9 @@ ngx_http_pfs_s3_range(ngx_http_request_t *r, off_t size, off_t *start,
     cutoff = NGX_MAX_OFF_T_VALUE / 10;
     cutlim = NGX_MAX_OFF_T_VALUE % 10;
 
-    while (p < last && *p == ' ') { p++; }
+    while (p < last && *p == ' ') {
+        p++;
+    }
 
     suffix = 0;
     a = 0;
@@ -490,14 +492,18 @@ ngx_http_pfs_s3_range(ngx_http_request_t *r, off_t size, off_t *start,
             a = a * 10 + (*p++ - '0');
         }
 
-        while (p < last && *p == ' ') { p++; }
+        while (p < last && *p == ' ') {
+        p++;
+    }
 
         if (p == last || *p++ != '-') {
             return NGX_OK;
         }
     }
 
-    while (p < last && *p == ' ') { p++; }
+    while (p < last && *p == ' ') {
+        p++;
+    }
 
     if (p < last) {
         if (*p < '0' || *p > '9') {
@@ -514,7 +520,9 @@ ngx_http_pfs_s3_range(ngx_http_request_t *r, off_t size, off_t *start,
             b = b * 10 + (*p++ - '0');
         }
 
-        while (p < last && *p == ' ') { p++; }
+        while (p < last && *p == ' ') {
+        p++;
+    }
 
         if (p != last) {
             return NGX_OK;
@@ -590,7 +598,8 @@ unsatisfiable:
     h->next = NULL;
 #endif
 
-    h->value.data = ngx_pnalloc(r->pool, sizeof("bytes */") - 1 + NGX_OFF_T_LEN);
+    h->value.data = ngx_pnalloc(r->pool,
+                                sizeof("bytes */") - 1 + NGX_OFF_T_LEN);
     if (h->value.data == NULL) {
         return NGX_ERROR;
     }
