@@ -231,7 +231,7 @@ ngx_http_pfs_s3_handler(ngx_http_request_t *r)
 
     r->main->count--;
 
-    return rc;
+    return ngx_http_pfs_s3_final(r, rc);
 }
 
 

@@ -365,6 +365,7 @@ ngx_int_t ngx_http_pfs_s3_call(ngx_http_request_t *r, const char *method,
 ngx_chain_t *ngx_http_pfs_s3_frame(ngx_pool_t *pool,
     const ProtobufCMessage *msg);
 void ngx_http_pfs_s3_wake(ngx_http_request_t *r);
+ngx_int_t ngx_http_pfs_s3_final(ngx_http_request_t *r, ngx_int_t rc);
 ngx_int_t ngx_http_pfs_s3_call_ok(ngx_http_pfs_s3_call_t *call);
 void *ngx_http_pfs_s3_call_message(ngx_http_pfs_s3_call_t *call);
 ngx_int_t ngx_http_pfs_s3_keep_message(ngx_http_request_t *r,

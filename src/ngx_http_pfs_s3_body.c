@@ -110,7 +110,7 @@ ngx_http_pfs_s3_body_ready(ngx_http_request_t *r)
         return;
     }
 
-    ngx_http_finalize_request(r, rc);
+    ngx_http_finalize_request(r, ngx_http_pfs_s3_final(r, rc));
 }
 
 

@@ -536,7 +536,24 @@ ngx_http_pfs_s3_wake(ngx_http_request_t *r)
         return;
     }
 
-    ngx_http_finalize_request(r, rc);
+    ngx_http_finalize_request(r, ngx_http_pfs_s3_final(r, rc));
+}
+
+
+/*
+ * An internal error before anything was sent is still answered in S3 form
+ * (nginx's own error page is HTML).
+ */
+
+ngx_int_t
+ngx_http_pfs_s3_final(ngx_http_request_t *r, ngx_int_t rc)
+{
+    if (rc == NGX_HTTP_INTERNAL_SERVER_ERROR && !r->header_sent) {
+        return ngx_http_pfs_s3_send_error(r, NGX_HTTP_PFS_S3_ERR_INTERNAL,
+                                          NULL);
+    }
+
+    return rc;
 }
 
 
