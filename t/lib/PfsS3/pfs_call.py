@@ -20,10 +20,26 @@ Exit status 0 whatever the gRPC outcome: callers look at "code".
 
 import json
 import os
+import subprocess
 import sys
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..', '..'))
-sys.path.insert(0, os.path.join(ROOT, 'build', 'py'))
+PY_OUT = os.path.join(ROOT, 'build', 'py')
+
+
+def ensure_pyproto():
+    """Generate the message classes (make pyproto) unless they are fresh."""
+    for name in ('pfs', 'auth', 'version'):
+        gen = os.path.join(PY_OUT, name + '_pb2.py')
+        src = os.path.join(ROOT, 'proto', name + '.proto')
+        if not os.path.exists(gen) or os.path.getmtime(gen) < os.path.getmtime(src):
+            subprocess.run(['make', '-s', '-C', ROOT, 'pyproto'], check=True,
+                           stdout=sys.stderr)
+            return
+
+
+ensure_pyproto()
+sys.path.insert(0, PY_OUT)
 
 import grpc  # noqa: E402
 from google.protobuf import empty_pb2, json_format, wrappers_pb2  # noqa: E402
