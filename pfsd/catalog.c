@@ -500,10 +500,13 @@ pfsd_cat_new_commit(pfsd_db_t *db, pfsd_arena_t *a, const pfsd_repo_t *r,
     out->finishing = finished_ns;
     out->finished = finished_ns;
     out->size = parent ? parent->size : 0;
+    /* The parent's size as stored (a caller's copy may be stale). */
     s = pfsd_db_stmt(db, "INSERT INTO commits(repo, uuid, branch, parent,"
                          " lineage, seq, description, started, finishing,"
                          " finished, size)"
-                         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+                         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+                         " coalesce((SELECT size FROM commits WHERE id=?4),"
+                         " 0))");
     pfsd_bind_int(s, 1, r->id);
     pfsd_bind_text(s, 2, out->uuid);
     pfsd_bind_text(s, 3, out->branch);
@@ -518,7 +521,6 @@ pfsd_cat_new_commit(pfsd_db_t *db, pfsd_arena_t *a, const pfsd_repo_t *r,
         pfsd_bind_int(s, 9, finished_ns);
         pfsd_bind_int(s, 10, finished_ns);
     }
-    pfsd_bind_int(s, 11, out->size);
     if (!pfsd_db_run(db, s, st)) {
         return false;
     }
