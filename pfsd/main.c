@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "server.h"
+#include "tls.h"
 
 static void
 pfsd_usage(FILE *f)
@@ -21,6 +22,9 @@ pfsd_usage(FILE *f)
         "  --listen ADDR         address to serve on, e.g. 127.0.0.1:1650\n"
         "  --data DIR            data directory (created if missing)\n"
         "  --auth-tokens FILE    turn auth on; FILE has lines \"<token> <user>\"\n"
+        "  --tls-cert FILE       serve TLS with this PEM certificate (chain)\n"
+        "  --tls-key FILE        and this PEM private key\n"
+        "  --tls-client-ca FILE  require client certificates signed by this CA\n"
         "  --log-level LEVEL     error, warn, info (default) or debug\n"
         "  --threads N           completion-queue threads (default 2 x cores,\n"
         "                        at least 4)\n"
@@ -49,6 +53,7 @@ pfsd_parse_int(const char *opt, const char *s, long long min, long long *out)
 enum {
     OPT_LISTEN = 256, OPT_DATA, OPT_AUTH, OPT_LOG_LEVEL, OPT_THREADS,
     OPT_PACK_SIZE, OPT_GC, OPT_GRACE, OPT_HELP,
+    OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_CLIENT_CA,
 };
 
 static int
@@ -64,8 +69,12 @@ pfsd_parse_args(int argc, char **argv, pfsd_config_t *cfg)
         { "gc-interval", required_argument, NULL, OPT_GC },
         { "grace", required_argument, NULL, OPT_GRACE },
         { "help", no_argument, NULL, OPT_HELP },
+        { "tls-cert", required_argument, NULL, OPT_TLS_CERT },
+        { "tls-key", required_argument, NULL, OPT_TLS_KEY },
+        { "tls-client-ca", required_argument, NULL, OPT_TLS_CLIENT_CA },
         { NULL, 0, NULL, 0 },
     };
+    char err[256];
     long long v;
     int c;
 
@@ -75,6 +84,9 @@ pfsd_parse_args(int argc, char **argv, pfsd_config_t *cfg)
         case OPT_LISTEN: cfg->listen = optarg; break;
         case OPT_DATA: cfg->data_dir = optarg; break;
         case OPT_AUTH: cfg->auth_tokens = optarg; break;
+        case OPT_TLS_CERT: cfg->tls_cert = optarg; break;
+        case OPT_TLS_KEY: cfg->tls_key = optarg; break;
+        case OPT_TLS_CLIENT_CA: cfg->tls_client_ca = optarg; break;
         case OPT_LOG_LEVEL:
             if (pfsd_log_parse_level(optarg, &cfg->log_level) != 0) {
                 fprintf(stderr, "pfsd: bad --log-level %s "
@@ -128,6 +140,10 @@ pfsd_parse_args(int argc, char **argv, pfsd_config_t *cfg)
     if (cfg->listen == NULL || cfg->data_dir == NULL) {
         fprintf(stderr, "pfsd: --listen and --data are required "
                 "(see --help)\n");
+        return -1;
+    }
+    if (pfsd_tls_check_options(cfg, err, sizeof(err)) != 0) {
+        fprintf(stderr, "pfsd: %s\n", err);
         return -1;
     }
     return 0;

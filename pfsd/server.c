@@ -1,5 +1,6 @@
 /* The completion-queue threads and the server's life cycle. */
 #include "server.h"
+#include "tls.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -333,7 +334,10 @@ pfsd_server_listen(pfsd_server_t *srv, char *err, size_t errlen)
     srv->server = grpc_server_create(&cargs, NULL);
     srv->cq = grpc_completion_queue_create_for_next(NULL);
     grpc_server_register_completion_queue(srv->server, srv->cq, NULL);
-    creds = grpc_insecure_server_credentials_create();
+    creds = pfsd_tls_server_credentials(&srv->cfg, err, errlen);
+    if (creds == NULL) {
+        return -1;
+    }
     port = grpc_server_add_http2_port(srv->server, srv->cfg.listen, creds);
     grpc_server_credentials_release(creds);
     if (port == 0) {
@@ -409,8 +413,10 @@ pfsd_server_start(pfsd_server_t **out, const pfsd_config_t *cfg,
     srv->gc = pfsd_gc_start(srv->db_path, srv->store, srv->committer,
                             &srv->log, cfg->gc_interval_s);
     pfsd_log_info(&srv->log, "pfsd listening on %s, data in %s, auth %s, "
-                  "%d threads", cfg->listen, cfg->data_dir,
-                  srv->auth ? "on" : "off", srv->nthreads);
+                  "tls %s, %d threads", cfg->listen, cfg->data_dir,
+                  srv->auth ? "on" : "off",
+                  cfg->tls_client_ca ? "on with client certificates"
+                  : cfg->tls_cert ? "on" : "off", srv->nthreads);
     *out = srv;
     return 0;
 }

@@ -21,6 +21,9 @@ typedef struct pfsd_config {
     const char *listen;
     const char *data_dir;
     const char *auth_tokens;        /* NULL: auth off */
+    const char *tls_cert;           /* NULL: plain text (see tls.h) */
+    const char *tls_key;
+    const char *tls_client_ca;      /* NULL: no client certificates */
     pfsd_log_level_t log_level;
     int threads;                    /* 0: 2 x cores, at least 4 */
     int64_t pack_max_bytes;         /* 0: default (1 GiB) */
