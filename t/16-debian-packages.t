@@ -12,6 +12,7 @@ use warnings;
 use lib 't/lib';
 use PfsS3::Test;
 use File::Temp qw(tempdir);
+use POSIX ();
 use Time::HiRes qw(time);
 
 plan skip_all => 'installs packages: needs root' if $> != 0;
@@ -188,6 +189,88 @@ ok -s "$tmp/back" == length($body) && `cmp $tmp/body $tmp/back 2>&1` eq '',
 is $out, '2 200', 'curl --http2 --cacert';
 ok -s "$tmp/curl" == length($body), '  the whole object';
 $s->stop;
+
+# ------------------------------------------------------------ container
+# The Dockerfile's command, scripts/container-start, on the installed
+# packages with conf-examples/container.conf (what the image serves).
+subtest 'scripts/container-start with container.conf' => sub {
+    my $c = PfsS3::Stack->slurp("$ROOT/conf-examples/container.conf");
+    my $port = PfsS3::Stack::free_port();
+    my $pport = PfsS3::Stack::free_port();
+    ok $c =~ s{listen 9000;}{listen 127.0.0.1:$port;}, 'its listen line';
+    ok $c =~ s{server 127\.0\.0\.1:30650;}{server 127.0.0.1:$pport;}, 'its pfsd';
+    my $d = "$tmp/container";
+    mkdir $d;
+    open my $cf, '>', "$d/nginx.conf" or die;
+    print $cf "include /etc/nginx/modules-enabled/*.conf;\n"
+        . "pid $d/nginx.pid;\nerror_log stderr;\n"
+        . "events { worker_connections 64; }\nhttp {\n"
+        . "    include /etc/nginx/mime.types;\n"
+        . join('', map { "    ${_}_temp_path $d/$_;\n" }
+                   qw(client_body proxy fastcgi uwsgi scgi))
+        . "$c\n}\n";
+    close $cf;
+    my $start = sub {
+        my $pid = fork // die;
+        if (!$pid) {
+            open STDOUT, '>>', "$d/out.log";
+            open STDERR, '>>', "$d/err.log";
+            setpgrp(0, 0);
+            $ENV{PFSD_LISTEN} = "127.0.0.1:$pport";
+            $ENV{PFSD_DATA} = "$d/data";
+            $ENV{NGINX_CONF} = "$d/nginx.conf";
+            exec "$ROOT/scripts/container-start" or die;
+        }
+        return $pid;
+    };
+    my $reap = sub {
+        my ($pid, $secs) = @_;
+        my $t = time + $secs;
+        while (time < $t) {
+            return $? >> 8 if waitpid($pid, POSIX::WNOHANG()) == $pid;
+            select undef, undef, undef, 0.05;
+        }
+        kill 'KILL', -$pid;
+        waitpid $pid, 0;
+        return undef;
+    };
+    my $pid;
+    # Whatever fails, nothing started here outlives the test.
+    my $guard = PfsS3::Test::Guard->new(sub { kill 'KILL', -$pid if $pid });
+    $pid = $start->();
+    ok PfsS3::Stack::wait_port($port, $pid, 30)
+       && PfsS3::Stack::wait_port($pport, $pid, 30),
+        'nginx and pfsd listen' or diag PfsS3::Stack->slurp("$d/err.log");
+    my $box = bless { port => $port }, 'PfsS3::Stack';
+    is s3($box, PUT => '/master.box')->{status}, 200, 'CreateBucket';
+    is s3($box, PUT => '/master.box/k', body => 'boxed')->{status}, 200, 'PutObject';
+    is s3($box, GET => '/master.box/k')->{content}, 'boxed', 'GetObject';
+    ok wait_until(sub { PfsS3::Stack->slurp("$d/out.log")
+                        =~ /op=GetObject bucket=master\.box key="k"/ }, 5),
+        'the access log goes to stdout';
+    like(PfsS3::Stack->slurp("$d/err.log"),
+         qr{info rpc pfs_v2\.API/GetFile .*status=OK}, "pfsd's log goes to stderr");
+    my @st = stat "$d/data";
+    is $st[4], $pw[2], 'the data directory belongs to pfsd';
+    kill 'TERM', $pid;
+    is $reap->($pid, 20), 0, 'SIGTERM: both stop, exit status 0';
+
+    # pfsd dying takes the container down (its orchestrator restarts it).
+    $pid = $start->();
+    PfsS3::Stack::wait_port($pport, $pid, 30);
+    my ($pfsd_pid) = grep { (readlink("/proc/$_/exe") // '') eq '/usr/sbin/pfsd' }
+                     map { m{/proc/(\d+)} ? $1 : () } glob '/proc/[0-9]*';
+    ok $pfsd_pid, 'pfsd is running';
+    kill 'KILL', $pfsd_pid if $pfsd_pid;
+    my $rc = $reap->($pid, 20);
+    ok defined $rc && $rc != 0, 'pfsd killed: the container exits with an error';
+    ok !PfsS3::Stack::wait_port($port, undef, 0.2), '  and nginx is gone';
+};
+
+package PfsS3::Test::Guard {
+    sub new { bless { f => $_[1] }, $_[0] }
+    sub DESTROY { $_[0]{f}->() }
+}
 
 # ------------------------------------------------------------ purge
 ($rc, $out) = $purge->();
