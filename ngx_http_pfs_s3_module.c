@@ -191,6 +191,7 @@ ngx_http_pfs_s3_handler(ngx_http_request_t *r)
     ctx->request_id.len = vv->len;
 
     ngx_http_set_ctx(r, ctx, ngx_http_pfs_s3_module);
+    ngx_http_pfs_s3_log_init(r, ctx);
 
     /*
      * Object bytes must reach the client exactly as stored: compression or

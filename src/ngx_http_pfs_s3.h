@@ -292,6 +292,7 @@ struct ngx_http_pfs_s3_ctx_s {
 
     ngx_http_pfs_s3_call_t            *call;          /* pending call */
     ngx_str_t                          pfs_status;    /* for the log */
+    ngx_http_log_handler_pt            log_handler;   /* the one we wrap */
 
     ngx_http_pfs_s3_err_e              error;
     ngx_str_t                          error_code;
@@ -462,6 +463,10 @@ ngx_int_t ngx_http_pfs_s3_read_body(ngx_http_request_t *r,
     ngx_http_pfs_s3_body_pt next);
 ngx_chain_t *ngx_http_pfs_s3_body_slices(ngx_http_request_t *r,
     ngx_str_t *path, size_t piece, ngx_uint_t *empty);
+
+/* error log context: ngx_http_pfs_s3_log.c */
+void ngx_http_pfs_s3_log_init(ngx_http_request_t *r,
+    ngx_http_pfs_s3_ctx_t *ctx);
 
 /* variables: ngx_http_pfs_s3_variables.c */
 ngx_int_t ngx_http_pfs_s3_add_variables(ngx_conf_t *cf);

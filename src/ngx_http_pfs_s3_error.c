@@ -383,9 +383,30 @@ ngx_http_pfs_s3_fail(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call,
     ngx_http_pfs_s3_err_e not_found)
 {
     u_char                 *p;
+    ngx_uint_t              level;
     ngx_http_pfs_s3_err_e   err;
 
     err = ngx_http_pfs_s3_call_error(r, call, not_found);
+
+    /*
+     * What the operator must look into gets a line of its own (the error
+     * log context adds the operation, bucket and key); a PFS that cannot be
+     * reached has nginx's upstream line already.
+     */
+
+    if ((err == NGX_HTTP_PFS_S3_ERR_INTERNAL
+         || err == NGX_HTTP_PFS_S3_ERR_SERVICE_UNAVAILABLE
+         || err == NGX_HTTP_PFS_S3_ERR_ACCESS_DENIED)
+        && call->grpc_status >= 0 && !call->bad)
+    {
+        level = (err == NGX_HTTP_PFS_S3_ERR_ACCESS_DENIED) ? NGX_LOG_INFO
+                                                           : NGX_LOG_ERR;
+
+        ngx_log_error(level, r->connection->log, 0,
+                      "pfs_s3: PFS %s failed: %s \"%V\"", call->method,
+                      ngx_http_pfs_s3_grpc_code_name(call->grpc_status),
+                      &call->grpc_message);
+    }
 
     switch (err) {
 
