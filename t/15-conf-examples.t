@@ -10,6 +10,7 @@ use warnings;
 use lib 't/lib';
 use PfsS3::Test;
 use PfsS3::TLS;
+use PfsS3::Examples;
 use File::Temp qw(tempdir);
 
 my $AWS = '/usr/bin/aws';
@@ -31,42 +32,6 @@ sub slurp_file {
     open my $fh, '<', $f or die "$f: $!";
     local $/;
     return scalar <$fh>;
-}
-
-# Applies [regex, replacement] pairs; each must match at least once.
-sub adapt {
-    my ($name, $text, @subst) = @_;
-    while (my ($re, $to) = splice @subst, 0, 2) {
-        my $n = $text =~ s/$re/$to/g;
-        ok $n, "$name: found $re" or diag $text;
-    }
-    return $text;
-}
-
-# An http-level file for /etc/nginx/conf.d/ inside a minimal main
-# configuration, as Debian's nginx.conf includes it (the package's load
-# snippet is the load_module line).
-sub wrap {
-    my ($snippet, %o) = @_;
-    my $main = $o{main} // 'load_module %%MODULE%%;';
-    return <<"EOF";
-$main
-daemon off;
-worker_processes 1;
-pid %%DIR%%/nginx.pid;
-error_log %%DIR%%/nginx-error.log info;
-events { worker_connections 256; }
-http {
-    include /etc/nginx/mime.types;
-    access_log %%DIR%%/nginx-access.log;
-    client_body_temp_path %%DIR%%/client_body;
-    proxy_temp_path %%DIR%%/proxy;
-    fastcgi_temp_path %%DIR%%/fastcgi;
-    uwsgi_temp_path %%DIR%%/uwsgi;
-    scgi_temp_path %%DIR%%/scgi;
-$snippet
-}
-EOF
 }
 
 my @tls_files = (
@@ -112,7 +77,7 @@ subtest 'tls.conf: HTTPS with HTTP/2, curl and aws CLI' => sub {
     my $conf = adapt('tls.conf', slurp_file("$ex/tls.conf"), @tls_files,
         qr{server 127\.0\.0\.1:30650;} => 'server %%PFSD%%;',
         qr{/var/log/nginx/s3-access\.log} => '%%DIR%%/s3-access.log');
-    my $s = stack(conf => wrap($conf));
+    my $s = stack(conf => conf_d_main($conf));
     my ($rc, $out) = $s->nginx_test;
     is $rc, 0, 'nginx -t' or diag $out;
     $s->start;
@@ -163,7 +128,7 @@ subtest 'tls.conf: HTTPS with HTTP/2, curl and aws CLI' => sub {
 subtest 'virtual-host.conf: buckets under a wildcard domain' => sub {
     my $conf = adapt('virtual-host.conf', slurp_file("$ex/virtual-host.conf"),
         @tls_files, qr{server 127\.0\.0\.1:30650;} => 'server %%PFSD%%;');
-    my $s = stack(conf => wrap($conf));
+    my $s = stack(conf => conf_d_main($conf));
     my ($rc, $out) = $s->nginx_test;
     is $rc, 0, 'nginx -t' or diag $out;
     $s->start;
@@ -199,7 +164,7 @@ subtest 'pachyderm-grpcs.conf: grpcs:// with client certificates' => sub {
         qr{/etc/nginx/pfs/client\.crt} => $ccrt,
         qr{/etc/nginx/pfs/client\.key} => $ckey);
     my @tls = ('--tls-cert', $crt, '--tls-key', $key, '--tls-client-ca', $ca->cert);
-    my $s = stack(conf => wrap($conf), pfsd_args => \@tls);
+    my $s = stack(conf => conf_d_main($conf), pfsd_args => \@tls);
     my ($rc, $out) = $s->nginx_test;
     is $rc, 0, 'nginx -t' or diag $out;
     $s->start;
@@ -233,7 +198,7 @@ subtest 'pachyderm-grpcs.conf: grpcs:// with client certificates' => sub {
             qr{/etc/nginx/pfs/client\.key} => $ckey),
     );
     for my $case (sort keys %bad) {
-        my $b = stack(conf => wrap($bad{$case}), no_pfsd => 1,
+        my $b = stack(conf => conf_d_main($bad{$case}), no_pfsd => 1,
                       pfsd_upstream => $s->pfsd_addr);
         $b->start;
         my $r = s3($b, GET => '/master.grpcs/k');
@@ -246,7 +211,7 @@ subtest 'pachyderm-grpcs.conf: grpcs:// with client certificates' => sub {
         qr{/etc/nginx/pfs/client\.crt} => $ccrt,
         qr{/etc/nginx/pfs/client\.key} => $ckey,
         qr{grpc_ssl_name pachd\.example\.com} => 'grpc_ssl_name pachd.example.org');
-    my $w = stack(conf => wrap($wrong), no_pfsd => 1, pfsd_upstream => $s->pfsd_addr);
+    my $w = stack(conf => conf_d_main($wrong), no_pfsd => 1, pfsd_upstream => $s->pfsd_addr);
     $w->start;
     is_s3_error(s3($w, GET => '/master.grpcs/k'), 503, 'ServiceUnavailable',
                 'a PFS certificate for another name');
@@ -280,7 +245,7 @@ subtest 'ingress-nginx.yaml: the ConfigMap snippets' => sub {
     my $http = adapt('http-snippet', $snip{'http-snippet'},
         qr{pachd\.pachyderm\.svc\.cluster\.local:30650} => '%%PFSD%%',
         qr{listen 9000;} => 'listen 127.0.0.1:%%PORT%%;');
-    my $s = stack(conf => wrap($http, main => $main));
+    my $s = stack(conf => conf_d_main($http, main => $main));
     my ($rc, $out) = $s->nginx_test;
     is $rc, 0, 'nginx -t' or diag $out;
     $s->start;
@@ -302,7 +267,7 @@ subtest 'load-balancer.conf: replicas behind a balancer' => sub {
         qr{server 10\.0\.0\.11:9000 } => 'server 127.0.0.1:' . $replicas[0]->port . ' ',
         qr{server 10\.0\.0\.12:9000 } => 'server 127.0.0.1:' . $replicas[1]->port . ' ',
         qr{\n\s*server 10\.0\.0\.13:9000 [^\n]*} => '');
-    my $lb = stack(conf => wrap($conf, main => ''), no_pfsd => 1);
+    my $lb = stack(conf => conf_d_main($conf, main => ''), no_pfsd => 1);
     my ($rc, $out) = $lb->nginx_test;
     is $rc, 0, 'nginx -t (the balancer has no module)' or diag $out;
     $lb->start;

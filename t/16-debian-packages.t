@@ -11,6 +11,7 @@ use strict;
 use warnings;
 use lib 't/lib';
 use PfsS3::Test;
+use PfsS3::Examples;
 use File::Temp qw(tempdir);
 use POSIX ();
 use Time::HiRes qw(time);
@@ -128,38 +129,21 @@ my ($crt, $key) = ("$tmp/localhost.pem", "$tmp/localhost.key");
 open my $fh, '<', "$EXAMPLES/tls.conf" or die "$EXAMPLES/tls.conf: $!";
 my $tls = do { local $/; <$fh> };
 close $fh;
-my $n = 0;
-$n += $tls =~ s{/etc/ssl/certs/s3\.example\.com\.pem}{$crt};
-$n += $tls =~ s{/etc/ssl/private/s3\.example\.com\.key}{$key};
-$n += $tls =~ s{\n\s*listen \[::\]:443 ssl http2;}{};
-$n += $tls =~ s{listen 443 ssl http2;}{listen 127.0.0.1:%%PORT%% ssl http2;};
-$n += $tls =~ s{server 127\.0\.0\.1:30650;}{server %%PFSD%%;};
-$n += $tls =~ s{/var/log/nginx/s3-access\.log}{%%DIR%%/s3-access.log};
-is $n, 6, 'the packaged tls.conf has what users change';
+$tls = adapt('packaged tls.conf', $tls,
+    qr{/etc/ssl/certs/s3\.example\.com\.pem} => $crt,
+    qr{/etc/ssl/private/s3\.example\.com\.key} => $key,
+    qr{\n\s*listen \[::\]:443 ssl http2;} => '',
+    qr{listen 443 ssl http2;} => 'listen 127.0.0.1:%%PORT%% ssl http2;',
+    qr{server 127\.0\.0\.1:30650;} => 'server %%PFSD%%;',
+    qr{/var/log/nginx/s3-access\.log} => '%%DIR%%/s3-access.log');
 
-my $conf = <<"EOF";
-include /etc/nginx/modules-enabled/*.conf;
-daemon off;
-worker_processes 1;
-pid %%DIR%%/nginx.pid;
-events { worker_connections 256; }
-http {
-    include /etc/nginx/mime.types;
-    client_body_temp_path %%DIR%%/client_body;
-    proxy_temp_path %%DIR%%/proxy;
-    fastcgi_temp_path %%DIR%%/fastcgi;
-    uwsgi_temp_path %%DIR%%/uwsgi;
-    scgi_temp_path %%DIR%%/scgi;
-$tls
-}
-EOF
+my $conf = conf_d_main($tls, main => 'include /etc/nginx/modules-enabled/*.conf;');
 my $s = DebStack->new(conf => $conf, pfsd_bin => '/usr/sbin/pfsd',
                       nginx_bin => '/usr/sbin/nginx',
                       pfsd_wrapper => ['setpriv', '--reuid=pfsd', '--regid=pfsd',
                                        '--init-groups', '--']);
 mkdir $s->pfsd_data;
 chown $pw[2], $pw[3], $s->pfsd_data;
-chmod 0644, $key;    # pfsd never reads it; nginx's master does, as root
 
 ($rc, $out) = $s->nginx_test;
 is $rc, 0, 'stock nginx -t loads the packaged module' or diag $out;
@@ -197,18 +181,14 @@ subtest 'scripts/container-start with container.conf' => sub {
     my $c = PfsS3::Stack->slurp("$ROOT/conf-examples/container.conf");
     my $port = PfsS3::Stack::free_port();
     my $pport = PfsS3::Stack::free_port();
-    ok $c =~ s{listen 9000;}{listen 127.0.0.1:$port;}, 'its listen line';
-    ok $c =~ s{server 127\.0\.0\.1:30650;}{server 127.0.0.1:$pport;}, 'its pfsd';
+    $c = adapt('container.conf', $c,
+        qr{listen 9000;} => "listen 127.0.0.1:$port;",
+        qr{server 127\.0\.0\.1:30650;} => "server 127.0.0.1:$pport;");
     my $d = "$tmp/container";
     mkdir $d;
     open my $cf, '>', "$d/nginx.conf" or die;
-    print $cf "include /etc/nginx/modules-enabled/*.conf;\n"
-        . "pid $d/nginx.pid;\nerror_log stderr;\n"
-        . "events { worker_connections 64; }\nhttp {\n"
-        . "    include /etc/nginx/mime.types;\n"
-        . join('', map { "    ${_}_temp_path $d/$_;\n" }
-                   qw(client_body proxy fastcgi uwsgi scgi))
-        . "$c\n}\n";
+    print $cf conf_d_main($c, main => 'include /etc/nginx/modules-enabled/*.conf;',
+                          dir => $d, daemon => 0, error_log => 'stderr');
     close $cf;
     my $start = sub {
         my $pid = fork // die;
