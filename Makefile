@@ -103,3 +103,53 @@ $(MODULE_SO): $(MODULE_DEPS)
 
 clean:
 	rm -rf $(BUILD)
+
+# Fuzz targets (libFuzzer, clang): the module's parsers linked with a
+# minimal nginx runtime (fuzz/ngx_fuzz_rt.c), and pfsd's ModifyFile
+# handling.  scripts/fuzz runs them; see README "Fuzzing".
+FUZZ_CC      ?= clang-14
+FUZZ_DIR     := $(BUILD)/fuzz
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FUZZ_CFLAGS  := -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
+                -fsanitize=fuzzer-no-link -Wall -Wextra -Werror \
+                -Wno-unused-parameter
+FUZZ_NGX     := $(BUILD)/nginx
+FUZZ_INCS    := -I$(FUZZ_NGX)/src/core -I$(FUZZ_NGX)/src/event \
+                -I$(FUZZ_NGX)/src/event/modules -I$(FUZZ_NGX)/src/os/unix \
+                -I$(FUZZ_NGX)/objs -I$(FUZZ_NGX)/src/http \
+                -I$(FUZZ_NGX)/src/http/modules -I$(FUZZ_NGX)/src/http/v2 \
+                -Isrc -Ifuzz -I$(PROTO_OUT) \
+                $(shell pkg-config --cflags libxml-2.0 libpcre2-8 2>/dev/null)
+FUZZ_LIBS    := -lprotobuf-c $(shell pkg-config --libs libxml-2.0 libpcre2-8 \
+                2>/dev/null) -lcrypto
+FUZZ_MOD_SRC := request bucket error xml response body decode
+FUZZ_MOD_OBJ := $(patsubst %,$(FUZZ_DIR)/mod/ngx_http_pfs_s3_%.o,$(FUZZ_MOD_SRC)) \
+                $(FUZZ_DIR)/mod/ngx_fuzz_rt.o \
+                $(patsubst $(PROTO_OUT)/%.c,$(FUZZ_DIR)/proto/%.o,$(PROTO_C))
+FUZZ_MOD_TARGETS := request chunked decode xml
+FUZZ_BINS    := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_MOD_TARGETS))
+
+.PHONY: fuzz
+.SECONDARY:
+fuzz: $(FUZZ_BINS)
+
+# the module build configures build/nginx (ngx_auto_config.h)
+$(FUZZ_NGX)/objs/ngx_auto_config.h: $(MODULE_SO)
+
+$(FUZZ_DIR)/mod/%.o: src/%.c src/ngx_http_pfs_s3.h $(PROTO_H) \
+                     $(FUZZ_NGX)/objs/ngx_auto_config.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_INCS) -c $< -o $@
+
+$(FUZZ_DIR)/mod/%.o: fuzz/%.c fuzz/ngx_fuzz.h src/ngx_http_pfs_s3.h \
+                     $(PROTO_H) $(FUZZ_NGX)/objs/ngx_auto_config.h
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_INCS) -c $< -o $@
+
+$(FUZZ_DIR)/proto/%.o: $(PROTO_OUT)/%.c $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -g -O1 $(FUZZ_SAN) -fsanitize=fuzzer-no-link -I$(PROTO_OUT) \
+	    -c $< -o $@
+
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/mod/fuzz_%.o $(FUZZ_MOD_OBJ)
+	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $^ -o $@ $(FUZZ_LIBS)

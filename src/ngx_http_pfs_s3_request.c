@@ -300,7 +300,10 @@ ngx_http_pfs_s3_set_resource(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
 
     p = ctx->resource.data;
     *p++ = '/';
-    p = ngx_cpymem(p, ctx->bucket.name.data, ctx->bucket.name.len);
+
+    if (ctx->has_bucket) {
+        p = ngx_cpymem(p, ctx->bucket.name.data, ctx->bucket.name.len);
+    }
 
     if (ctx->has_key) {
         *p++ = '/';
@@ -389,6 +392,10 @@ ngx_http_pfs_s3_parse_args(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (r->args.len == 0) {
+        return NGX_OK;          /* args.data may be NULL */
     }
 
     p = r->args.data;
