@@ -425,7 +425,7 @@ ngx_int_t ngx_http_pfs_s3_send_empty(ngx_http_request_t *r,
 void ngx_http_pfs_s3_skip_body(ngx_http_request_t *r);
 u_char *ngx_http_pfs_s3_iso8601(u_char *p, Google__Protobuf__Timestamp *ts);
 size_t ngx_http_pfs_s3_etag(u_char *dst, ProtobufCBinaryData *hash);
-ngx_int_t ngx_http_pfs_s3_read_small_body(ngx_http_request_t *r,
+ngx_int_t ngx_http_pfs_s3_read_small_body(ngx_http_request_t *r, size_t max,
     ngx_str_t *body);
 
 /* PFS message builders: ngx_http_pfs_s3_pfs.c */
@@ -460,6 +460,8 @@ ngx_int_t ngx_http_pfs_s3_digests_init(ngx_http_request_t *r,
 ngx_int_t ngx_http_pfs_s3_digests_finish(ngx_http_request_t *r,
     ngx_http_pfs_s3_ctx_t *ctx);
 ngx_int_t ngx_http_pfs_s3_read_body(ngx_http_request_t *r,
+    ngx_http_pfs_s3_body_pt next);
+ngx_int_t ngx_http_pfs_s3_read_xml_body(ngx_http_request_t *r,
     ngx_http_pfs_s3_body_pt next);
 ngx_chain_t *ngx_http_pfs_s3_body_slices(ngx_http_request_t *r,
     ngx_str_t *path, size_t piece, ngx_uint_t *empty);

@@ -787,3 +787,30 @@ ngx_http_pfs_s3_hex_decode(u_char *dst, u_char *src, size_t len)
 
     return NGX_OK;
 }
+
+
+/*
+ * A small XML request body (CreateBucketConfiguration, ...): a body that
+ * says it is larger than pfs_s3_max_xml_body_size is refused before it is
+ * read, so that nobody can make the worker read a large body only to
+ * refuse it.  Bodies without a Content-Length are checked once read
+ * (ngx_http_pfs_s3_read_small_body).
+ */
+
+ngx_int_t
+ngx_http_pfs_s3_read_xml_body(ngx_http_request_t *r,
+    ngx_http_pfs_s3_body_pt next)
+{
+    ngx_http_pfs_s3_loc_conf_t  *plcf;
+
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_pfs_s3_module);
+
+    if (r->headers_in.content_length_n > (off_t) plcf->max_xml_size) {
+        return ngx_http_pfs_s3_send_error(r,
+                                      NGX_HTTP_PFS_S3_ERR_MALFORMED_XML,
+                                      "the XML document is larger than "
+                                      "pfs_s3_max_xml_body_size");
+    }
+
+    return ngx_http_pfs_s3_read_body(r, next);
+}

@@ -274,7 +274,8 @@ ngx_http_pfs_s3_head_bucket(ngx_http_request_t *r)
             return ngx_http_pfs_s3_read_only(r);
         }
 
-        return ngx_http_pfs_s3_read_body(r, ngx_http_pfs_s3_versioning_body);
+        return ngx_http_pfs_s3_read_xml_body(r,
+                                             ngx_http_pfs_s3_versioning_body);
     }
 
     ngx_http_discard_request_body(r);
@@ -295,11 +296,13 @@ ngx_http_pfs_s3_versioning_body(ngx_http_request_t *r)
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_pfs_s3_module);
 
-    if (ngx_http_pfs_s3_read_small_body(r, &body) != NGX_OK) {
+    rc = ngx_http_pfs_s3_read_small_body(r, plcf->max_xml_size, &body);
+
+    if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (body.len == 0 || body.len > plcf->max_xml_size) {
+    if (rc == NGX_DECLINED || body.len == 0) {
         return ngx_http_pfs_s3_send_error(r,
                                           NGX_HTTP_PFS_S3_ERR_MALFORMED_XML,
                                           NULL);
@@ -417,7 +420,7 @@ ngx_http_pfs_s3_create_bucket(ngx_http_request_t *r)
                                        "read-only and cannot be created");
     }
 
-    return ngx_http_pfs_s3_read_body(r, ngx_http_pfs_s3_create_bucket_body);
+    return ngx_http_pfs_s3_read_xml_body(r, ngx_http_pfs_s3_create_bucket_body);
 }
 
 
@@ -435,11 +438,13 @@ ngx_http_pfs_s3_create_bucket_body(ngx_http_request_t *r)
     ctx = ngx_http_pfs_s3_get_ctx(r);
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_pfs_s3_module);
 
-    if (ngx_http_pfs_s3_read_small_body(r, &body) != NGX_OK) {
+    rc = ngx_http_pfs_s3_read_small_body(r, plcf->max_xml_size, &body);
+
+    if (rc == NGX_ERROR) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (body.len > plcf->max_xml_size) {
+    if (rc == NGX_DECLINED) {
         return ngx_http_pfs_s3_send_error(r,
                                           NGX_HTTP_PFS_S3_ERR_MALFORMED_XML,
                                           NULL);

@@ -198,11 +198,14 @@ ngx_http_pfs_s3_etag(u_char *dst, ProtobufCBinaryData *hash)
 
 /*
  * The whole of a small request body (already read) as one piece of memory,
- * whether nginx kept it in memory or in a temporary file.
+ * whether nginx kept it in memory or in a temporary file.  NGX_DECLINED
+ * when it is larger than max: the limit is checked before anything is
+ * allocated, since the body may be as large as client_max_body_size.
  */
 
 ngx_int_t
-ngx_http_pfs_s3_read_small_body(ngx_http_request_t *r, ngx_str_t *body)
+ngx_http_pfs_s3_read_small_body(ngx_http_request_t *r, size_t max,
+    ngx_str_t *body)
 {
     u_char       *p;
     off_t         len;
@@ -225,6 +228,10 @@ ngx_http_pfs_s3_read_small_body(ngx_http_request_t *r, ngx_str_t *body)
 
     if (len == 0) {
         return NGX_OK;
+    }
+
+    if (len > (off_t) max) {
+        return NGX_DECLINED;
     }
 
     p = ngx_pnalloc(r->pool, (size_t) len + 1);

@@ -111,8 +111,8 @@ ngx_http_pfs_s3_xml_close(ngx_http_pfs_s3_xml_t *x)
 
 
 /*
- * XML 1.0 cannot carry most control characters, nor bytes that are not
- * UTF-8, even escaped: such values (a prefix a client sent, say) are written
+ * XML 1.0 cannot carry most control characters, U+FFFE and U+FFFF, nor
+ * bytes that are not UTF-8, even escaped: such values (a prefix a client sent, say) are written
  * with those bytes replaced by "?" rather than producing a document clients
  * cannot parse.  Clients that need them exactly ask for encoding-type=url.
  */
@@ -129,6 +129,14 @@ ngx_http_pfs_s3_xml_clean(ngx_http_pfs_s3_xml_t *x, u_char *p, size_t len)
 
     for (i = 0; i < len; i++) {
         if (p[i] < 0x20 && p[i] != '\t' && p[i] != '\n' && p[i] != '\r') {
+            break;
+        }
+
+        /* U+FFFE and U+FFFF are valid UTF-8 but not XML characters */
+
+        if (p[i] == 0xef && len - i >= 3 && p[i + 1] == 0xbf
+            && (p[i + 2] == 0xbe || p[i + 2] == 0xbf))
+        {
             break;
         }
     }
@@ -349,7 +357,13 @@ ngx_http_pfs_s3_xml_parse(ngx_http_request_t *r, u_char *data, size_t len,
         return NGX_ERROR;
     }
 
-    doc = xmlReadMemory((const char *) data, (int) len, NULL, NULL,
+    /*
+     * The encoding is UTF-8, whatever the document claims: S3 documents
+     * are UTF-8, and in another encoding (UTF-16, EBCDIC, which libxml2
+     * would detect) the DOCTYPE check above would not see a declaration.
+     */
+
+    doc = xmlReadMemory((const char *) data, (int) len, NULL, "UTF-8",
                         XML_PARSE_NONET | XML_PARSE_NOERROR
                         | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
     if (doc == NULL) {
