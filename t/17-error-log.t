@@ -10,6 +10,8 @@ use warnings;
 use lib 't/lib';
 use PfsS3::Test;
 use File::Temp qw(tempdir);
+use JSON::PP ();
+use PfsS3::Examples;
 
 sub lines_matching {
     my ($s, $re) = @_;
@@ -85,6 +87,55 @@ subtest 'a request that works logs nothing at error level' => sub {
         for @rpc[0 .. 1];
     ok scalar(grep { m{rpc pfs_v2\.API/InspectFile .*status=NOT_FOUND} } @rpc),
         'pfsd: the failed InspectFile of the missing key, with its status';
+    $s->stop;
+};
+
+subtest "README's access log formats, as written there" => sub {
+    my $readme = PfsS3::Stack->slurp("$PfsS3::Stack::ROOT/README.md");
+    my ($plain) = $readme =~ /```nginx\n(log_format pfs_s3 .*?)```/s;
+    my ($json) = $readme =~ /```nginx\n(log_format pfs_s3_json .*?)```/s;
+    ok $plain && $json, 'README has both formats' or return;
+    my $norm = sub { my ($t) = @_; $t =~ s/\s+/ /g; $t };
+    my ($fmt) = $plain =~ /^(log_format .*?;)/s;
+    for my $ex (qw(local.conf container.conf)) {
+        my $text = PfsS3::Stack->slurp("$PfsS3::Stack::ROOT/conf-examples/$ex");
+        ok index($norm->($text), $norm->($fmt)) >= 0, "  the same format in $ex";
+    }
+    $plain =~ s{/var/log/nginx/s3-access\.log}{%%DIR%%/plain.log} or fail('plain path');
+    $json =~ s{/var/log/nginx/s3-access\.json}{%%DIR%%/json.log} or fail('json path');
+    my $server = <<'EOF';
+    upstream pfsd { server %%PFSD%%; keepalive 4; }
+    server {
+        listen 127.0.0.1:%%PORT%%;
+        location / { pfs_s3; }
+        location ~ ^/(pfs_v2|auth_v2|versionpb_v2)\.API/ {
+            internal;
+            grpc_pass grpc://pfsd;
+        }
+    }
+EOF
+    my $s = stack(conf => conf_d_main("$plain\n$json\n$server"))->start;
+    s3($s, PUT => '/master.fmt');
+    s3($s, PUT => '/master.fmt/d/%22q%22%5Cb.txt', body => 'x');
+    s3($s, GET => '/master.fmt/nope');
+    s3($s, GET => '/');
+    my @json;
+    ok wait_until(sub { @json = grep { length } split /\n/, $s->slurp($s->dir . '/json.log');
+                        @json >= 4 }, 5), 'four JSON lines';
+    my @rec = map { eval { JSON::PP::decode_json($_) } } @json;
+    is scalar(@rec), 4, 'each line is a JSON object' or diag join "\n", @json;
+    is_deeply [ map { $_->{op} } @rec ],
+        [qw(CreateBucket PutObject GetObject ListBuckets)], 'op';
+    is $rec[1]{key}, 'd/"q"\\b.txt', 'a key with quotes and a backslash, exactly';
+    is $rec[1]{pfs}, 'InspectFile:NOT_FOUND,ModifyFile:OK,InspectFile:OK', 'pfs';
+    is $rec[2]{error}, 'NoSuchKey', 'error';
+    is $rec[2]{status}, 404, 'status is a number';
+    is $rec[3]{bucket}, '', 'empty values are ""';
+    like $rec[0]{request_id}, qr/^[0-9a-f]{32}$/, 'request id';
+    my @plain = split /\n/, $s->slurp($s->dir . '/plain.log');
+    like $plain[1], qr{"PUT /master\.fmt/d/%22q%22%5Cb\.txt HTTP/1\.1" 200 \d+ [\d.]+ op=PutObject bucket=master\.fmt key="d/\\x22q\\x22\\x5Cb\.txt" error=- rid=[0-9a-f]{32} pfs=InspectFile:NOT_FOUND,ModifyFile:OK,InspectFile:OK$},
+        'the plain format, with the key escaped by nginx';
+    like $plain[3], qr{op=ListBuckets bucket=- key="-" error=-}, 'empty values are -';
     $s->stop;
 };
 
