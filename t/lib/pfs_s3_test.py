@@ -100,6 +100,9 @@ class Stack:
         else:
             self._tmp = tempfile.TemporaryDirectory(prefix='pfs-s3-test-')
             self.dir = self._tmp.name
+        # Started as root, nginx's workers run as "nobody": they must reach
+        # client_body_temp_path inside this directory (mkdtemp makes 0700).
+        os.chmod(self.dir, 0o755)
         args = []
         if not nginx:
             args.append('--no-nginx')
