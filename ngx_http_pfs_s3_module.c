@@ -116,6 +116,13 @@ static ngx_command_t  ngx_http_pfs_s3_commands[] = {
       offsetof(ngx_http_pfs_s3_loc_conf_t, max_xml_size),
       &ngx_http_pfs_s3_xml_bounds },
 
+    { ngx_string("pfs_s3_create_project"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_pfs_s3_loc_conf_t, create_project),
+      NULL },
+
     { ngx_string("pfs_s3_pfs_token"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_set_complex_value_slot,
@@ -355,6 +362,7 @@ ngx_http_pfs_s3_create_loc_conf(ngx_conf_t *cf)
     conf->piece_size = NGX_CONF_UNSET_SIZE;
     conf->max_message_size = NGX_CONF_UNSET_SIZE;
     conf->max_xml_size = NGX_CONF_UNSET_SIZE;
+    conf->create_project = NGX_CONF_UNSET;
     conf->pfs_token = NGX_CONF_UNSET_PTR;
 
     return conf;
@@ -401,6 +409,7 @@ ngx_http_pfs_s3_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               4 * 1024 * 1024);
     ngx_conf_merge_size_value(conf->max_xml_size, prev->max_xml_size,
                               64 * 1024);
+    ngx_conf_merge_value(conf->create_project, prev->create_project, 0);
     ngx_conf_merge_ptr_value(conf->pfs_token, prev->pfs_token, NULL);
 
     return NGX_CONF_OK;

@@ -149,6 +149,7 @@ typedef struct {
     size_t                     piece_size;
     size_t                     max_message_size;
     size_t                     max_xml_size;
+    ngx_flag_t                 create_project;
     ngx_http_complex_value_t  *pfs_token;
 } ngx_http_pfs_s3_loc_conf_t;
 

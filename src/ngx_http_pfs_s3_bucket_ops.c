@@ -33,6 +33,11 @@ static ngx_int_t ngx_http_pfs_s3_head_bucket_done(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
 static ngx_int_t ngx_http_pfs_s3_versioning_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_pfs_s3_create_bucket_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_pfs_s3_create_repo(ngx_http_request_t *r,
+    void *again);
+static ngx_int_t ngx_http_pfs_s3_create_project(ngx_http_request_t *r);
+static ngx_int_t ngx_http_pfs_s3_create_project_done(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
 static ngx_int_t ngx_http_pfs_s3_create_repo_done(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
 static ngx_int_t ngx_http_pfs_s3_create_inspected(ngx_http_request_t *r,
@@ -433,7 +438,6 @@ ngx_http_pfs_s3_create_bucket_body(ngx_http_request_t *r)
     ngx_http_pfs_s3_ref_t        *ref;
     ngx_http_pfs_s3_ctx_t        *ctx;
     ngx_http_pfs_s3_loc_conf_t   *plcf;
-    PfsV2__CreateRepoRequest      req = PFS_V2__CREATE_REPO_REQUEST__INIT;
 
     ctx = ngx_http_pfs_s3_get_ctx(r);
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_pfs_s3_module);
@@ -488,17 +492,82 @@ ngx_http_pfs_s3_create_bucket_body(ngx_http_request_t *r)
 
     ctx->op_data = ref;
 
+    return ngx_http_pfs_s3_create_repo(r, NULL);
+}
+
+
+/*
+ * CreateRepo; "again" is non-NULL when it follows a CreateProject, so a
+ * project that is still missing then is not created twice.
+ */
+
+static ngx_int_t
+ngx_http_pfs_s3_create_repo(ngx_http_request_t *r, void *again)
+{
+    ngx_http_pfs_s3_ref_t     *ref;
+    ngx_http_pfs_s3_ctx_t     *ctx;
+    PfsV2__CreateRepoRequest   req = PFS_V2__CREATE_REPO_REQUEST__INIT;
+
+    ctx = ngx_http_pfs_s3_get_ctx(r);
+    ref = ctx->op_data;
+
     req.repo = &ref->repo;
 
     if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/CreateRepo", &req.base,
                              &google__protobuf__empty__descriptor, NULL,
-                             ngx_http_pfs_s3_create_repo_done, NULL)
+                             ngx_http_pfs_s3_create_repo_done, again)
         != NGX_DONE)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return NGX_DONE;
+}
+
+
+/*
+ * pfs_s3_create_project on: "aws s3 mb s3://master.foo.bar" makes project
+ * "bar" when it is missing, as S3 users expect a bucket from mb; off (the
+ * default, as in pachd's gateway) leaves projects to PFS administrators.
+ */
+
+static ngx_int_t
+ngx_http_pfs_s3_create_project(ngx_http_request_t *r)
+{
+    ngx_http_pfs_s3_ref_t         *ref;
+    ngx_http_pfs_s3_ctx_t         *ctx;
+    PfsV2__CreateProjectRequest    req = PFS_V2__CREATE_PROJECT_REQUEST__INIT;
+
+    ctx = ngx_http_pfs_s3_get_ctx(r);
+    ref = ctx->op_data;
+
+    req.project = &ref->project;
+
+    if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/CreateProject", &req.base,
+                             &google__protobuf__empty__descriptor, NULL,
+                             ngx_http_pfs_s3_create_project_done, NULL)
+        != NGX_DONE)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_create_project_done(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call)
+{
+    /* a racing CreateBucket may have made it: fine */
+
+    if (!ngx_http_pfs_s3_call_ok(call)
+        && call->grpc_status != NGX_HTTP_PFS_S3_GRPC_ALREADY_EXISTS)
+    {
+        return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_INTERNAL);
+    }
+
+    return ngx_http_pfs_s3_create_repo(r, call);
 }
 
 
@@ -515,6 +584,7 @@ ngx_http_pfs_s3_create_repo_done(ngx_http_request_t *r,
     ngx_http_pfs_s3_ref_t        *ref;
     ngx_http_pfs_s3_ctx_t        *ctx;
     ngx_http_pfs_s3_msg_e         kind;
+    ngx_http_pfs_s3_loc_conf_t   *plcf;
     PfsV2__InspectBranchRequest   req = PFS_V2__INSPECT_BRANCH_REQUEST__INIT;
 
     if (ngx_http_pfs_s3_call_ok(call)) {
@@ -524,6 +594,12 @@ ngx_http_pfs_s3_create_repo_done(ngx_http_request_t *r,
     kind = ngx_http_pfs_s3_classify(r, &call->grpc_message);
 
     if (kind == NGX_HTTP_PFS_S3_MSG_PROJECT_NOT_FOUND) {
+        plcf = ngx_http_get_module_loc_conf(r, ngx_http_pfs_s3_module);
+
+        if (plcf->create_project && call->data == NULL) {
+            return ngx_http_pfs_s3_create_project(r);
+        }
+
         return ngx_http_pfs_s3_send_error(r,
                                        NGX_HTTP_PFS_S3_ERR_INVALID_BUCKET_NAME,
                                        "the bucket's PFS project does not "

@@ -37,6 +37,7 @@ conf_ok('every directive with a valid value',
     pfs_s3_max_message_size 8m;
     pfs_s3_max_xml_body_size 16k;
     pfs_s3_pfs_token "$http_x_token";
+    pfs_s3_create_project on;
 },
     server => q{
         pfs_s3_base_domain s3.Example.COM;
@@ -136,6 +137,9 @@ for my $d (sort keys %sizes) {
 }
 
 # ---------------------------------------------------------------- token
+
+conf_fails('pfs_s3_create_project yes', qr/invalid value "yes" in "pfs_s3_create_project"/,
+    location => 'pfs_s3_create_project yes;');
 
 conf_fails('pfs_s3_pfs_token without a value',
     qr/invalid number of arguments in "pfs_s3_pfs_token"/,

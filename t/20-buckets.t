@@ -283,5 +283,27 @@ subtest 'DeleteBucket in a project' => sub {
         'the project is not ours to delete';
 };
 
+
+# pfs_s3_create_project on: CreateBucket makes a missing project (what
+# "aws s3 mb s3://master.foo.bar" users expect); once, then the repo.
+subtest 'pfs_s3_create_project on' => sub {
+    my $p = stack(location => 'pfs_s3_create_project on;')->start;
+    my $r = s3($p, PUT => '/master.foo.bar');
+    is $r->{status}, 200, 'CreateBucket in a missing project' or diag $r->{content};
+    is pfs($p, InspectProject => { project => { name => 'bar' } })->{code}, 0,
+        'the project exists';
+    is pfs($p, InspectBranch => { branch => branch_ref('foo', 'master', 'bar') })->{code}, 0,
+        'and the branch';
+    put_object($p, 'master.foo.bar', 'k', 'v');
+    is s3($p, GET => '/master.foo.bar/k')->{content}, 'v', 'usable';
+    is s3($p, PUT => '/dev.foo2.bar')->{status}, 200, 'another repo in it';
+    wait_until(sub { access_log_lines($p) >= 4 }, 5);
+    my @l = grep { ($_->{bucket} // '') eq 'master.foo.bar' && $_->{op} eq 'CreateBucket' }
+        access_log_lines($p);
+    is $l[0]{pfs}, 'CreateRepo:NOT_FOUND,CreateProject:OK,CreateRepo:OK,CreateBranch:OK',
+        'PFS calls: CreateRepo, CreateProject, CreateRepo, CreateBranch';
+    $p->stop;
+};
+
 $s->stop;
 done_testing;
