@@ -153,3 +153,20 @@ $(FUZZ_DIR)/proto/%.o: $(PROTO_OUT)/%.c $(PROTO_H)
 
 $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/mod/fuzz_%.o $(FUZZ_MOD_OBJ)
 	$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer $^ -o $@ $(FUZZ_LIBS)
+
+# pfsd's ModifyFile handling against a real store and committer thread
+# (clang warns of a deliberate string concatenation gcc accepts)
+FUZZ_PFSD_CFLAGS := -std=gnu11 -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) \
+                    -fsanitize=fuzzer-no-link -Wall -Wextra -Werror \
+                    -Wno-string-concatenation -D_GNU_SOURCE -I$(PROTO_OUT) -Ipfsd $(PKG_CFLAGS) -pthread
+FUZZ_PFSD_OBJS   := $(patsubst pfsd/%.c,$(FUZZ_DIR)/pfsd/%.o,$(PFSD_LIB))
+
+fuzz: $(FUZZ_DIR)/fuzz_pfsd_modify
+
+$(FUZZ_DIR)/pfsd/%.o: pfsd/%.c $(wildcard pfsd/*.h) $(PROTO_H)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_PFSD_CFLAGS) -c $< -o $@
+
+$(FUZZ_DIR)/fuzz_pfsd_modify: fuzz/fuzz_pfsd_modify.c $(FUZZ_PFSD_OBJS) \
+                              $(patsubst $(PROTO_OUT)/%.c,$(FUZZ_DIR)/proto/%.o,$(PROTO_C))
+	$(FUZZ_CC) $(FUZZ_PFSD_CFLAGS) -fsanitize=fuzzer $^ -o $@ $(LDLIBS_PFSD)
