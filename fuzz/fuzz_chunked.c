@@ -35,19 +35,7 @@ static outcome_t  *current;
 static ngx_int_t
 save_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
-    size_t        n;
-    ngx_chain_t  *cl;
-
-    for (cl = in; cl; cl = cl->next) {
-        if (!ngx_buf_in_memory(cl->buf)) {
-            continue;
-        }
-
-        n = cl->buf->last - cl->buf->pos;
-        memcpy(current->out + current->out_len, cl->buf->pos, n);
-        current->out_len += n;
-        cl->buf->pos = cl->buf->last;
-    }
+    ngx_fuzz_take(in, current->out, &current->out_len);
 
     return NGX_OK;
 }
@@ -108,17 +96,9 @@ run(const u_char *body, size_t len, uint8_t mode, uint8_t cut,
     pos = 0;
 
     do {
-        /* every piece in a buffer of its own size: overreads are seen */
-
         n = cut ? ngx_min(len - pos, (size_t) (cut * 7 % 61) + 1) : len - pos;
 
-        b = ngx_calloc_buf(pool);
-        b->start = ngx_pnalloc(pool, n);
-        memcpy(b->start, body + pos, n);
-        b->pos = b->start;
-        b->last = b->start + n;
-        b->end = b->last;
-        b->temporary = 1;
+        b = ngx_fuzz_piece(pool, body + pos, n);
         pos += n;
         b->last_buf = (pos == len);
 

@@ -35,15 +35,7 @@ static outcome_t  *current;
 static ngx_int_t
 client(ngx_http_request_t *r, ngx_chain_t *in)
 {
-    size_t        n;
-    ngx_chain_t  *cl;
-
-    for (cl = in; cl; cl = cl->next) {
-        n = cl->buf->last - cl->buf->pos;
-        memcpy(current->out + current->out_len, cl->buf->pos, n);
-        current->out_len += n;
-        cl->buf->pos = cl->buf->last;
-    }
+    ngx_fuzz_take(in, current->out, &current->out_len);
 
     return NGX_OK;
 }
@@ -137,14 +129,7 @@ run(const uint8_t *stream, size_t len, uint8_t mode, uint8_t cut,
     while (pos < len && !call.cut && !call.bad) {
         n = cut ? ngx_min(len - pos, (size_t) (cut % 97) + 1) : len - pos;
 
-        /* a buffer of exactly the piece's size: overreads are seen */
-        b = ngx_calloc_buf(pool);
-        b->start = ngx_pnalloc(pool, n);
-        memcpy(b->start, stream + pos, n);
-        b->pos = b->start;
-        b->last = b->start + n;
-        b->end = b->last;
-        b->temporary = 1;
+        b = ngx_fuzz_piece(pool, stream + pos, n);
         pos += n;
 
         cl.buf = b;

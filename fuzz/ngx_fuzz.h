@@ -31,6 +31,8 @@ ngx_table_elt_t *ngx_fuzz_add_header(ngx_http_request_t *r, u_char *key,
 void ngx_fuzz_conf(ngx_pool_t *pool, ngx_http_pfs_s3_loc_conf_t *lcf,
     ngx_http_pfs_s3_main_conf_t *mcf);
 void ngx_fuzz_check_xml(void);
+void ngx_fuzz_take(ngx_chain_t *in, u_char *out, size_t *len);
+ngx_buf_t *ngx_fuzz_piece(ngx_pool_t *pool, const u_char *data, size_t n);
 
 
 /* A target's finding: printed, then abort() so that libFuzzer keeps it. */

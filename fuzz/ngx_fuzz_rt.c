@@ -1001,3 +1001,54 @@ ngx_http_pfs_s3_keep_message(ngx_http_request_t *r,
     ngx_fuzz_unreachable("ngx_http_pfs_s3_keep_message");
     return NGX_ERROR;
 }
+
+
+/* Takes every in-memory byte of a chain, as a fast consumer would. */
+
+void
+ngx_fuzz_take(ngx_chain_t *in, u_char *out, size_t *len)
+{
+    size_t        n;
+    ngx_chain_t  *cl;
+
+    for (cl = in; cl; cl = cl->next) {
+        if (!ngx_buf_in_memory(cl->buf)) {
+            continue;
+        }
+
+        n = cl->buf->last - cl->buf->pos;
+        memcpy(out + *len, cl->buf->pos, n);
+        *len += n;
+        cl->buf->pos = cl->buf->last;
+    }
+}
+
+
+/*
+ * A piece of input in a buffer of exactly its size, so that a read past
+ * its end is seen by ASan.
+ */
+
+ngx_buf_t *
+ngx_fuzz_piece(ngx_pool_t *pool, const u_char *data, size_t n)
+{
+    ngx_buf_t  *b;
+
+    b = ngx_calloc_buf(pool);
+    if (b == NULL) {
+        abort();
+    }
+
+    b->start = ngx_pnalloc(pool, n);
+    if (b->start == NULL) {
+        abort();
+    }
+
+    memcpy(b->start, data, n);
+    b->pos = b->start;
+    b->last = b->start + n;
+    b->end = b->last;
+    b->temporary = 1;
+
+    return b;
+}
