@@ -454,6 +454,11 @@ ngx_int_t ngx_http_pfs_s3_put_object(ngx_http_request_t *r);
 ngx_int_t ngx_http_pfs_s3_delete_object(ngx_http_request_t *r);
 ngx_int_t ngx_http_pfs_s3_read_only(ngx_http_request_t *r);
 
+/* request header values: ngx_http_pfs_s3_headers.c */
+ngx_int_t ngx_http_pfs_s3_parse_range(ngx_str_t *value, off_t size,
+    off_t *start, off_t *length);
+ngx_uint_t ngx_http_pfs_s3_etag_match(ngx_str_t *list, ngx_str_t *etag);
+
 /* request body: ngx_http_pfs_s3_body.c */
 ngx_int_t ngx_http_pfs_s3_body_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_pfs_s3_digests_init(ngx_http_request_t *r,

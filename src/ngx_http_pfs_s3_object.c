@@ -36,8 +36,6 @@ static ngx_int_t ngx_http_pfs_s3_get_inspected(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
 static ngx_int_t ngx_http_pfs_s3_conditions(ngx_http_request_t *r,
     ngx_str_t *etag, time_t mtime);
-static ngx_uint_t ngx_http_pfs_s3_etag_match(ngx_str_t *list,
-    ngx_str_t *etag);
 static ngx_int_t ngx_http_pfs_s3_range(ngx_http_request_t *r, off_t size,
     off_t *start, off_t *length);
 static ngx_int_t ngx_http_pfs_s3_object_headers(ngx_http_request_t *r,
@@ -378,186 +376,38 @@ ngx_http_pfs_s3_conditions(ngx_http_request_t *r, ngx_str_t *etag,
 }
 
 
-/* "*", or a comma-separated list of entity tags, quoted or not. */
-
-static ngx_uint_t
-ngx_http_pfs_s3_etag_match(ngx_str_t *list, ngx_str_t *etag)
-{
-    u_char  *p, *last, *start, *end;
-
-    p = list->data;
-    last = p + list->len;
-
-    while (p < last) {
-
-        while (p < last && (*p == ' ' || *p == '\t' || *p == ',')) {
-            p++;
-        }
-
-        start = p;
-
-        while (p < last && *p != ',') {
-            p++;
-        }
-
-        end = p;
-
-        while (end > start && (end[-1] == ' ' || end[-1] == '\t')) {
-            end--;
-        }
-
-        if (end - start >= 2 && start[0] == 'W' && start[1] == '/') {
-            start += 2;
-        }
-
-        if (end - start == 1 && *start == '*') {
-            return 1;
-        }
-
-        if ((size_t) (end - start) == etag->len
-            && ngx_strncmp(start, etag->data, etag->len) == 0)
-        {
-            return 1;
-        }
-
-        if ((size_t) (end - start) == etag->len - 2
-            && ngx_strncmp(start, etag->data + 1, etag->len - 2) == 0)
-        {
-            return 1;
-        }
-    }
-
-    return 0;
-}
 
 
 /*
- * One byte range ("a-b", "a-", "-n"): NGX_HTTP_PARTIAL_CONTENT with the
- * range, NGX_OK for the whole object (no Range, several ranges, or one S3
- * ignores as malformed), NGX_HTTP_RANGE_NOT_SATISFIABLE.
+ * The Range header (ngx_http_pfs_s3_parse_range()) and, for a partial or
+ * unsatisfiable answer, its Content-Range.
  */
 
 static ngx_int_t
 ngx_http_pfs_s3_range(ngx_http_request_t *r, off_t size, off_t *start,
     off_t *length)
 {
-    u_char           *p, *last;
-    off_t             a, b, cutoff, cutlim;
-    ngx_uint_t        suffix;
+    ngx_int_t         rc;
     ngx_table_elt_t  *h;
 
     *start = 0;
     *length = size;
 
-    h = r->headers_in.range;
-
-    if (h == NULL || h->value.len < 7
-        || ngx_strncasecmp(h->value.data, (u_char *) "bytes=", 6) != 0)
-    {
+    if (r->headers_in.range == NULL) {
         return NGX_OK;
     }
 
-    p = h->value.data + 6;
-    last = h->value.data + h->value.len;
+    rc = ngx_http_pfs_s3_parse_range(&r->headers_in.range->value, size,
+                                     start, length);
 
-    if (ngx_strlchr(p, last, ',')) {
+    if (rc == NGX_OK) {
         return NGX_OK;
     }
 
-    cutoff = NGX_MAX_OFF_T_VALUE / 10;
-    cutlim = NGX_MAX_OFF_T_VALUE % 10;
-
-    while (p < last && *p == ' ') {
-        p++;
+    if (rc == NGX_HTTP_RANGE_NOT_SATISFIABLE) {
+        goto unsatisfiable;
     }
 
-    suffix = 0;
-    a = 0;
-    b = -1;
-
-    if (p < last && *p == '-') {
-        suffix = 1;
-        p++;
-
-    } else {
-        if (p == last || *p < '0' || *p > '9') {
-            return NGX_OK;
-        }
-
-        while (p < last && *p >= '0' && *p <= '9') {
-            if (a >= cutoff && (a > cutoff || *p - '0' > cutlim)) {
-                return NGX_OK;
-            }
-
-            a = a * 10 + (*p++ - '0');
-        }
-
-        while (p < last && *p == ' ') {
-        p++;
-    }
-
-        if (p == last || *p++ != '-') {
-            return NGX_OK;
-        }
-    }
-
-    while (p < last && *p == ' ') {
-        p++;
-    }
-
-    if (p < last) {
-        if (*p < '0' || *p > '9') {
-            return NGX_OK;
-        }
-
-        b = 0;
-
-        while (p < last && *p >= '0' && *p <= '9') {
-            if (b >= cutoff && (b > cutoff || *p - '0' > cutlim)) {
-                return NGX_OK;
-            }
-
-            b = b * 10 + (*p++ - '0');
-        }
-
-        while (p < last && *p == ' ') {
-        p++;
-    }
-
-        if (p != last) {
-            return NGX_OK;
-        }
-
-    } else if (suffix) {
-        return NGX_OK;
-    }
-
-    if (suffix) {
-        /* the last b bytes */
-
-        if (b == 0 || size == 0) {
-            goto unsatisfiable;
-        }
-
-        a = (b >= size) ? 0 : size - b;
-        b = size - 1;
-
-    } else {
-        if (b >= 0 && b < a) {
-            return NGX_OK;
-        }
-
-        if (a >= size) {
-            goto unsatisfiable;
-        }
-
-        if (b < 0 || b >= size) {
-            b = size - 1;
-        }
-    }
-
-    *start = a;
-    *length = b - a + 1;
 
     h = ngx_list_push(&r->headers_out.headers);
     if (h == NULL) {
@@ -577,7 +427,8 @@ ngx_http_pfs_s3_range(ngx_http_request_t *r, off_t size, off_t *start,
         return NGX_ERROR;
     }
 
-    h->value.len = ngx_sprintf(h->value.data, "bytes %O-%O/%O", a, b, size)
+    h->value.len = ngx_sprintf(h->value.data, "bytes %O-%O/%O", *start,
+                               *start + *length - 1, size)
                    - h->value.data;
 
     r->headers_out.content_range = h;
