@@ -47,6 +47,13 @@ UNIT_SRCS  := $(wildcard pfsd/tests/*.c)
 UNIT_BINS  := $(patsubst pfsd/tests/%.c,$(BUILD)/unit/%,$(UNIT_SRCS))
 
 MODULE_SO  := $(BUILD)/ngx_http_pfs_s3_module.so
+
+# Unit tests of the module's pure parts (t/unit/), against nginx's headers
+# in the private tree that "make module" configures.
+NGX_TREE      := $(BUILD)/nginx
+NGX_INCS      := -I$(NGX_TREE)/src/core -I$(NGX_TREE)/src/event \
+                 -I$(NGX_TREE)/src/os/unix -I$(NGX_TREE)/objs -Isrc
+MOD_UNIT_BINS := $(BUILD)/unit/sigv4_test
 MODULE_DEPS := config ngx_http_pfs_s3_module.c $(wildcard src/*.c src/*.h) \
                $(addprefix $(PROTO_DIR)/,$(PROTO_SRC))
 
@@ -78,8 +85,15 @@ $(BUILD)/unit/%: pfsd/tests/%.c $(PFSD_OBJS) $(PROTO_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_PFSD) $^ -o $@ $(LDLIBS_PFSD)
 
-check-unit: $(UNIT_BINS)
-	@set -e; for t in $(UNIT_BINS); do echo "== $$t"; $$t; done
+check-unit: $(UNIT_BINS) $(MOD_UNIT_BINS)
+	@set -e; for t in $(UNIT_BINS) $(MOD_UNIT_BINS); do echo "== $$t"; $$t; done
+
+
+$(BUILD)/unit/sigv4_test: t/unit/sigv4_test.c src/ngx_http_pfs_s3_sigv4.c \
+                          src/ngx_http_pfs_s3_sigv4.h $(MODULE_SO)
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 $(OPT) $(WARN) $(SAN_FLAGS) $(NGX_INCS) \
+	    t/unit/sigv4_test.c src/ngx_http_pfs_s3_sigv4.c -o $@ -lcrypto
 
 # Python message classes for the t/pfsd tests (google well-known types come
 # from the installed python3-protobuf, so only our own files are generated).
