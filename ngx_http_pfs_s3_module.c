@@ -9,8 +9,6 @@
 
 
 static ngx_int_t ngx_http_pfs_s3_handler(ngx_http_request_t *r);
-static ngx_int_t ngx_http_pfs_s3_dispatch(ngx_http_request_t *r,
-    ngx_http_pfs_s3_ctx_t *ctx);
 static ngx_int_t ngx_http_pfs_s3_preconfiguration(ngx_conf_t *cf);
 static ngx_int_t ngx_http_pfs_s3_postconfiguration(ngx_conf_t *cf);
 static void *ngx_http_pfs_s3_create_main_conf(ngx_conf_t *cf);
@@ -130,6 +128,27 @@ static ngx_command_t  ngx_http_pfs_s3_commands[] = {
       offsetof(ngx_http_pfs_s3_loc_conf_t, pfs_token),
       NULL },
 
+    { ngx_string("pfs_s3_auth"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_enum_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_pfs_s3_loc_conf_t, auth),
+      &ngx_http_pfs_s3_auth_modes },
+
+    { ngx_string("pfs_s3_auth_credentials"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_http_pfs_s3_auth_credentials,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      0,
+      NULL },
+
+    { ngx_string("pfs_s3_auth_cache"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_msec_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_pfs_s3_loc_conf_t, auth_cache),
+      NULL },
+
       ngx_null_command
 };
 
@@ -231,7 +250,15 @@ ngx_http_pfs_s3_handler(ngx_http_request_t *r)
 
     r->main->count++;
 
-    rc = ngx_http_pfs_s3_dispatch(r, ctx);
+    rc = ngx_http_pfs_s3_auth(r, ctx);
+
+    if (rc == NGX_OK) {
+        rc = ngx_http_pfs_s3_dispatch(r, ctx);
+
+    } else if (rc == NGX_DECLINED) {
+        /* answered: an authentication failure */
+        rc = ctx->rc;
+    }
 
     if (rc == NGX_DONE) {
         return NGX_DONE;
@@ -243,7 +270,9 @@ ngx_http_pfs_s3_handler(ngx_http_request_t *r)
 }
 
 
-static ngx_int_t
+/* Runs the operation, once the request is parsed and authenticated. */
+
+ngx_int_t
 ngx_http_pfs_s3_dispatch(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
 {
     switch (ctx->op) {
@@ -364,6 +393,9 @@ ngx_http_pfs_s3_create_loc_conf(ngx_conf_t *cf)
     conf->max_xml_size = NGX_CONF_UNSET_SIZE;
     conf->create_project = NGX_CONF_UNSET;
     conf->pfs_token = NGX_CONF_UNSET_PTR;
+    conf->auth = NGX_CONF_UNSET_UINT;
+    conf->credentials = NGX_CONF_UNSET_PTR;
+    conf->auth_cache = NGX_CONF_UNSET_MSEC;
 
     return conf;
 }
@@ -412,7 +444,7 @@ ngx_http_pfs_s3_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
     ngx_conf_merge_value(conf->create_project, prev->create_project, 0);
     ngx_conf_merge_ptr_value(conf->pfs_token, prev->pfs_token, NULL);
 
-    return NGX_CONF_OK;
+    return ngx_http_pfs_s3_auth_merge(cf, prev, conf);
 }
 
 

@@ -23,6 +23,8 @@
 
 #include <openssl/evp.h>
 
+#include <ngx_http_pfs_s3_sigv4.h>
+
 
 #define NGX_HTTP_PFS_S3_CTX_REQUEST    1
 #define NGX_HTTP_PFS_S3_CTX_CALL       2
@@ -99,6 +101,11 @@ typedef enum {
     NGX_HTTP_PFS_S3_ERR_SERVICE_UNAVAILABLE,
     NGX_HTTP_PFS_S3_ERR_SHA256_MISMATCH,
     NGX_HTTP_PFS_S3_ERR_SLOW_DOWN,
+    NGX_HTTP_PFS_S3_ERR_INVALID_ACCESS_KEY_ID,
+    NGX_HTTP_PFS_S3_ERR_SIGNATURE_DOES_NOT_MATCH,
+    NGX_HTTP_PFS_S3_ERR_AUTHORIZATION_MALFORMED,
+    NGX_HTTP_PFS_S3_ERR_QUERY_PARAMETERS_ERROR,
+    NGX_HTTP_PFS_S3_ERR_TIME_SKEWED,
     NGX_HTTP_PFS_S3_ERR_LAST
 } ngx_http_pfs_s3_err_e;
 
@@ -140,6 +147,19 @@ typedef struct {
 } ngx_http_pfs_s3_main_conf_t;
 
 
+/* pfs_s3_auth modes */
+#define NGX_HTTP_PFS_S3_AUTH_OFF      0
+#define NGX_HTTP_PFS_S3_AUTH_PACHD    1
+#define NGX_HTTP_PFS_S3_AUTH_STATIC   2
+
+/* pachd mode: whether PFS has auth on, as WhoAmI last said (per worker) */
+typedef struct {
+    ngx_msec_t                 checked;
+    unsigned                   known:1;
+    unsigned                   active:1;
+} ngx_http_pfs_s3_auth_state_t;
+
+
 typedef struct {
     ngx_flag_t                 enable;
     ngx_str_t                  base_domain;
@@ -151,6 +171,11 @@ typedef struct {
     size_t                     max_xml_size;
     ngx_flag_t                 create_project;
     ngx_http_complex_value_t  *pfs_token;
+
+    ngx_uint_t                     auth;         /* NGX_HTTP_PFS_S3_AUTH_* */
+    ngx_array_t                   *credentials;  /* of the static mode */
+    ngx_msec_t                     auth_cache;
+    ngx_http_pfs_s3_auth_state_t  *auth_state;   /* of the pachd mode */
 } ngx_http_pfs_s3_loc_conf_t;
 
 
@@ -258,6 +283,35 @@ struct ngx_http_pfs_s3_call_s {
 };
 
 
+/* ---------------------------------------------------------------- auth */
+
+/* The request's signature, once verified: what aws-chunked chunks need. */
+typedef struct {
+    ngx_uint_t                 version;       /* 0: none, 2, 4 */
+    ngx_str_t                  access_key;
+    ngx_str_t                  signature;
+    ngx_http_pfs_s3_sigv4_t    v4;
+    ngx_array_t                args;          /* ngx_http_pfs_s3_kv_t */
+    ngx_array_t                headers;       /* ngx_http_pfs_s3_kv_t */
+
+    /* aws-chunked signatures, chained from the request's */
+    u_char                     key[32];
+    u_char                     prev[NGX_HTTP_PFS_S3_SHA256_HEX];
+    u_char                     want[NGX_HTTP_PFS_S3_SHA256_HEX];
+    u_char                     ext[96];       /* ";chunk-signature=..." */
+    size_t                     ext_len;
+    EVP_MD_CTX                *chunk_sha;
+    u_char                     trailer[1024]; /* trailer lines */
+    size_t                     trailer_len;
+
+    unsigned                   presigned:1;
+    unsigned                   token_refused:1;
+    unsigned                   chunks:1;      /* chunk signatures to check */
+    unsigned                   signed_trailer:1;
+    unsigned                   chunk_failed:1;
+} ngx_http_pfs_s3_auth_t;
+
+
 /* ---------------------------------------------------------------- request */
 
 typedef struct ngx_http_pfs_s3_ctx_s  ngx_http_pfs_s3_ctx_t;
@@ -319,6 +373,10 @@ struct ngx_http_pfs_s3_ctx_s {
 
     void                              *op_data;        /* per operation */
 
+    ngx_http_pfs_s3_auth_t            *auth;
+    ngx_str_t                          pfs_token;      /* if pfs_token_set */
+    ngx_array_t                       *error_fields;   /* extra XML fields */
+
     unsigned                           has_bucket:1;
     unsigned                           has_key:1;
     unsigned                           virtual_host:1;
@@ -327,6 +385,7 @@ struct ngx_http_pfs_s3_ctx_s {
     unsigned                           aws_chunked:1;
     unsigned                           check_md5:1;
     unsigned                           have_md5:1;
+    unsigned                           pfs_token_set:1;
 };
 
 
@@ -471,6 +530,19 @@ ngx_int_t ngx_http_pfs_s3_read_xml_body(ngx_http_request_t *r,
     ngx_http_pfs_s3_body_pt next);
 ngx_chain_t *ngx_http_pfs_s3_body_slices(ngx_http_request_t *r,
     ngx_str_t *path, size_t piece, ngx_uint_t *empty);
+
+/* authentication: ngx_http_pfs_s3_auth.c */
+extern ngx_conf_enum_t  ngx_http_pfs_s3_auth_modes[];
+
+ngx_int_t ngx_http_pfs_s3_auth(ngx_http_request_t *r,
+    ngx_http_pfs_s3_ctx_t *ctx);
+char *ngx_http_pfs_s3_auth_credentials(ngx_conf_t *cf, ngx_command_t *cmd,
+    void *conf);
+char *ngx_http_pfs_s3_auth_merge(ngx_conf_t *cf,
+    ngx_http_pfs_s3_loc_conf_t *prev, ngx_http_pfs_s3_loc_conf_t *conf);
+u_char *ngx_http_pfs_s3_amz_date(u_char *p, time_t t);
+ngx_int_t ngx_http_pfs_s3_dispatch(ngx_http_request_t *r,
+    ngx_http_pfs_s3_ctx_t *ctx);
 
 /* error log context: ngx_http_pfs_s3_log.c */
 void ngx_http_pfs_s3_log_init(ngx_http_request_t *r,

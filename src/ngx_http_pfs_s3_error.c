@@ -118,6 +118,26 @@ static const ngx_http_pfs_s3_error_t  ngx_http_pfs_s3_errors[] = {
 
     ngx_http_pfs_s3_err("SlowDown", NGX_HTTP_SERVICE_UNAVAILABLE,
                         "Please reduce your request rate."),
+
+    ngx_http_pfs_s3_err("InvalidAccessKeyId", NGX_HTTP_FORBIDDEN,
+                        "The AWS Access Key Id you provided does not exist "
+                        "in our records."),
+
+    ngx_http_pfs_s3_err("SignatureDoesNotMatch", NGX_HTTP_FORBIDDEN,
+                        "The request signature we calculated does not match "
+                        "the signature you provided. Check your key and "
+                        "signing method."),
+
+    ngx_http_pfs_s3_err("AuthorizationHeaderMalformed", NGX_HTTP_BAD_REQUEST,
+                        "The authorization header is malformed."),
+
+    ngx_http_pfs_s3_err("AuthorizationQueryParametersError",
+                        NGX_HTTP_BAD_REQUEST,
+                        "Error parsing the X-Amz-Credential parameter."),
+
+    ngx_http_pfs_s3_err("RequestTimeTooSkewed", NGX_HTTP_FORBIDDEN,
+                        "The difference between the request time and the "
+                        "current time is too large."),
 };
 
 
@@ -356,8 +376,20 @@ ngx_http_pfs_s3_call_error(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call,
     case NGX_HTTP_PFS_S3_GRPC_FAILED_PRECONDITION:
         return NGX_HTTP_PFS_S3_ERR_INVALID_ARGUMENT;
 
-    case NGX_HTTP_PFS_S3_GRPC_PERMISSION_DENIED:
     case NGX_HTTP_PFS_S3_GRPC_UNAUTHENTICATED:
+        ctx = ngx_http_pfs_s3_get_ctx(r);
+
+        /* pachd mode: the access key is the token PFS does not know */
+
+        if (ctx && ctx->auth && ctx->auth->version && ctx->pfs_token.len
+            && ctx->pfs_token.data == ctx->auth->access_key.data)
+        {
+            return NGX_HTTP_PFS_S3_ERR_INVALID_ACCESS_KEY_ID;
+        }
+
+        return NGX_HTTP_PFS_S3_ERR_ACCESS_DENIED;
+
+    case NGX_HTTP_PFS_S3_GRPC_PERMISSION_DENIED:
         return NGX_HTTP_PFS_S3_ERR_ACCESS_DENIED;
 
     case NGX_HTTP_PFS_S3_GRPC_UNAVAILABLE:
@@ -505,6 +537,18 @@ ngx_http_pfs_s3_send_error(ngx_http_request_t *r, ngx_http_pfs_s3_err_e err,
 
             if (ngx_http_pfs_s3_arg(ctx, "versionId", &v) == NGX_OK) {
                 ngx_http_pfs_s3_xml_elem(x, "VersionId", v.data, v.len);
+            }
+        }
+
+        if (ctx->error_fields) {
+            ngx_uint_t             i;
+            ngx_http_pfs_s3_kv_t  *kv;
+
+            kv = ctx->error_fields->elts;
+
+            for (i = 0; i < ctx->error_fields->nelts; i++) {
+                ngx_http_pfs_s3_xml_elem(x, (const char *) kv[i].name.data,
+                                         kv[i].value.data, kv[i].value.len);
             }
         }
 

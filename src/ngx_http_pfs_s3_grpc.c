@@ -212,6 +212,7 @@ static ngx_int_t
 ngx_http_pfs_s3_call_headers(ngx_http_request_t *r, ngx_http_request_t *sr)
 {
     ngx_str_t                    token;
+    ngx_http_pfs_s3_ctx_t       *ctx;
     ngx_http_pfs_s3_loc_conf_t  *plcf;
 
     ngx_memzero(&sr->headers_in, sizeof(ngx_http_headers_in_t));
@@ -246,6 +247,19 @@ ngx_http_pfs_s3_call_headers(ngx_http_request_t *r, ngx_http_request_t *sr)
     }
 
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_pfs_s3_module);
+    ctx = ngx_http_pfs_s3_get_ctx(r);
+
+    /* the token authentication chose (ngx_http_pfs_s3_auth.c) */
+
+    if (ctx && ctx->pfs_token_set) {
+        if (ctx->pfs_token.len == 0) {
+            return NGX_OK;
+        }
+
+        return ngx_http_pfs_s3_push_header(sr, "authn-token",
+                                           ctx->pfs_token.data,
+                                           ctx->pfs_token.len, NULL);
+    }
 
     if (plcf->pfs_token == NULL) {
         return NGX_OK;
