@@ -31,6 +31,7 @@
 
 #define NGX_HTTP_PFS_S3_MAX_KEY_LEN    1024
 #define NGX_HTTP_PFS_S3_MAX_KEYS       1000
+#define NGX_HTTP_PFS_S3_MAX_TRAILER    1024
 
 /* gRPC status codes used by name */
 #define NGX_HTTP_PFS_S3_GRPC_OK                   0
@@ -301,8 +302,6 @@ typedef struct {
     u_char                     ext[96];       /* ";chunk-signature=..." */
     size_t                     ext_len;
     EVP_MD_CTX                *chunk_sha;
-    u_char                     trailer[1024]; /* trailer lines */
-    size_t                     trailer_len;
 
     unsigned                   presigned:1;
     unsigned                   token_refused:1;
@@ -370,6 +369,8 @@ struct ngx_http_pfs_s3_ctx_s {
     off_t                              decoded_length;
     ngx_chain_t                       *chunk_free;
     ngx_chain_t                       *chunk_busy;
+    u_char                            *trailer;        /* trailer lines */
+    size_t                             trailer_len;
 
     void                              *op_data;        /* per operation */
 
@@ -541,6 +542,15 @@ char *ngx_http_pfs_s3_auth_credentials(ngx_conf_t *cf, ngx_command_t *cmd,
 char *ngx_http_pfs_s3_auth_merge(ngx_conf_t *cf,
     ngx_http_pfs_s3_loc_conf_t *prev, ngx_http_pfs_s3_loc_conf_t *conf);
 u_char *ngx_http_pfs_s3_amz_date(u_char *p, time_t t);
+void ngx_http_pfs_s3_auth_chunk_ext(ngx_http_pfs_s3_ctx_t *ctx, u_char c);
+void ngx_http_pfs_s3_auth_chunk_start(ngx_http_request_t *r,
+    ngx_http_pfs_s3_ctx_t *ctx);
+void ngx_http_pfs_s3_auth_chunk_data(ngx_http_pfs_s3_ctx_t *ctx, u_char *p,
+    size_t n);
+void ngx_http_pfs_s3_auth_chunk_end(ngx_http_request_t *r,
+    ngx_http_pfs_s3_ctx_t *ctx);
+void ngx_http_pfs_s3_auth_trailer_end(ngx_http_request_t *r,
+    ngx_http_pfs_s3_ctx_t *ctx);
 ngx_int_t ngx_http_pfs_s3_dispatch(ngx_http_request_t *r,
     ngx_http_pfs_s3_ctx_t *ctx);
 

@@ -20,7 +20,9 @@ static ngx_int_t ngx_http_pfs_s3_request_body_filter(ngx_http_request_t *r,
 static void ngx_http_pfs_s3_body_ready(ngx_http_request_t *r);
 static ngx_chain_t *ngx_http_pfs_s3_unchunk(ngx_http_request_t *r,
     ngx_http_pfs_s3_ctx_t *ctx, ngx_chain_t *in);
-static ngx_int_t ngx_http_pfs_s3_unchunk_char(ngx_http_pfs_s3_ctx_t *ctx,
+static ngx_int_t ngx_http_pfs_s3_unchunk_char(ngx_http_request_t *r,
+    ngx_http_pfs_s3_ctx_t *ctx, u_char c);
+static void ngx_http_pfs_s3_trailer_char(ngx_http_pfs_s3_ctx_t *ctx,
     u_char c);
 static void ngx_http_pfs_s3_digest_cleanup(void *data);
 static EVP_MD_CTX *ngx_http_pfs_s3_digest(ngx_http_request_t *r,
@@ -200,8 +202,9 @@ ngx_http_pfs_s3_digests_init(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
     /*
      * aws-chunked: the body is framed in signed chunks, possibly followed by
      * trailers; the object is what x-amz-decoded-content-length says.
-     * The chunk signatures are not checked (this module does not
-     * authenticate requests); the framing is removed as the body arrives.
+     * The framing is removed as the body arrives; chunk signatures are
+     * checked on the way when authentication asks for them
+     * (ngx_http_pfs_s3_auth.c).
      */
 
     h = ngx_http_pfs_s3_header(r, "x-amz-decoded-content-length");
@@ -213,6 +216,12 @@ ngx_http_pfs_s3_digests_init(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
     }
 
     ctx->decoded_length = ngx_atoof(h->value.data, h->value.len);
+
+    ctx->trailer = ngx_pnalloc(r->pool, NGX_HTTP_PFS_S3_MAX_TRAILER);
+    if (ctx->trailer == NULL) {
+        *err = NGX_HTTP_PFS_S3_ERR_INTERNAL;
+        return NGX_ERROR;
+    }
 
     if (ctx->decoded_length == NGX_ERROR) {
         *err = NGX_HTTP_PFS_S3_ERR_INVALID_ARGUMENT;
@@ -375,6 +384,8 @@ ngx_http_pfs_s3_unchunk(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
             if (ctx->chunk_state == ngx_http_pfs_s3_chunk_data) {
                 n = ngx_min((off_t) (last - p), ctx->chunk_rest);
 
+                ngx_http_pfs_s3_auth_chunk_data(ctx, p, n);
+
                 if (ctx->digest_failed == NGX_HTTP_PFS_S3_ERR_NONE) {
                     tl = ngx_chain_get_free_buf(r->pool, &ctx->chunk_free);
                     if (tl == NULL) {
@@ -400,6 +411,7 @@ ngx_http_pfs_s3_unchunk(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
 
                 if (ctx->chunk_rest == 0) {
                     ctx->chunk_state = ngx_http_pfs_s3_chunk_data_cr;
+                    ngx_http_pfs_s3_auth_chunk_end(r, ctx);
                 }
 
                 continue;
@@ -407,7 +419,7 @@ ngx_http_pfs_s3_unchunk(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
 
             c = *p++;
 
-            if (ngx_http_pfs_s3_unchunk_char(ctx, c) != NGX_OK
+            if (ngx_http_pfs_s3_unchunk_char(r, ctx, c) != NGX_OK
                 && ctx->digest_failed == NGX_HTTP_PFS_S3_ERR_NONE)
             {
                 ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
@@ -452,7 +464,8 @@ ngx_http_pfs_s3_unchunk(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
 /* One framing byte of an aws-chunked body. */
 
 static ngx_int_t
-ngx_http_pfs_s3_unchunk_char(ngx_http_pfs_s3_ctx_t *ctx, u_char c)
+ngx_http_pfs_s3_unchunk_char(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
+    u_char c)
 {
     u_char  h;
 
@@ -492,6 +505,9 @@ ngx_http_pfs_s3_unchunk_char(ngx_http_pfs_s3_ctx_t *ctx, u_char c)
     case ngx_http_pfs_s3_chunk_ext:
         if (c == '\r') {
             ctx->chunk_state = ngx_http_pfs_s3_chunk_size_lf;
+
+        } else {
+            ngx_http_pfs_s3_auth_chunk_ext(ctx, c);
         }
 
         return NGX_OK;
@@ -504,6 +520,15 @@ ngx_http_pfs_s3_unchunk_char(ngx_http_pfs_s3_ctx_t *ctx, u_char c)
         ctx->chunk_digits = 0;
         ctx->chunk_state = ctx->chunk_rest ? ngx_http_pfs_s3_chunk_data
                                            : ngx_http_pfs_s3_chunk_trailer;
+
+        /* a signed chunk is checked once its data is read */
+
+        ngx_http_pfs_s3_auth_chunk_start(r, ctx);
+
+        if (ctx->chunk_rest == 0) {
+            ngx_http_pfs_s3_auth_chunk_end(r, ctx);
+        }
+
         return NGX_OK;
 
     case ngx_http_pfs_s3_chunk_data_cr:
@@ -518,6 +543,11 @@ ngx_http_pfs_s3_unchunk_char(ngx_http_pfs_s3_ctx_t *ctx, u_char c)
         /* a trailer line, or the empty line that ends the body */
         ctx->chunk_state = (c == '\r') ? ngx_http_pfs_s3_chunk_end_lf
                                        : ngx_http_pfs_s3_chunk_trailer_line;
+
+        if (c != '\r') {
+            ngx_http_pfs_s3_trailer_char(ctx, c);
+        }
+
         return NGX_OK;
 
     case ngx_http_pfs_s3_chunk_trailer_line:
@@ -525,19 +555,47 @@ ngx_http_pfs_s3_unchunk_char(ngx_http_pfs_s3_ctx_t *ctx, u_char c)
             ctx->chunk_state = ngx_http_pfs_s3_chunk_trailer_lf;
         }
 
+        ngx_http_pfs_s3_trailer_char(ctx, c);
         return NGX_OK;
 
     case ngx_http_pfs_s3_chunk_trailer_lf:
         ctx->chunk_state = ngx_http_pfs_s3_chunk_trailer;
+        ngx_http_pfs_s3_trailer_char(ctx, c);
         return c == '\n' ? NGX_OK : NGX_ERROR;
 
     case ngx_http_pfs_s3_chunk_end_lf:
         ctx->chunk_state = ngx_http_pfs_s3_chunk_done;
-        return c == '\n' ? NGX_OK : NGX_ERROR;
+
+        if (c != '\n') {
+            return NGX_ERROR;
+        }
+
+        if (ctx->trailer_len > NGX_HTTP_PFS_S3_MAX_TRAILER) {
+            return NGX_ERROR;
+        }
+
+        ngx_http_pfs_s3_auth_trailer_end(r, ctx);
+        return NGX_OK;
 
     default: /* ngx_http_pfs_s3_chunk_done: nothing may follow */
         return NGX_ERROR;
     }
+}
+
+
+/*
+ * Trailer lines are kept (up to NGX_HTTP_PFS_S3_MAX_TRAILER bytes, more is
+ * a malformed body) for the trailer signature and checksums.
+ */
+
+static void
+ngx_http_pfs_s3_trailer_char(ngx_http_pfs_s3_ctx_t *ctx, u_char c)
+{
+    if (ctx->trailer && ctx->trailer_len < NGX_HTTP_PFS_S3_MAX_TRAILER) {
+        ctx->trailer[ctx->trailer_len] = c;
+    }
+
+    ctx->trailer_len++;
 }
 
 

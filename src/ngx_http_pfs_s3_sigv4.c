@@ -739,36 +739,30 @@ ngx_http_pfs_s3_sigv4_string_to_sign(ngx_pool_t *pool, ngx_str_t *amz_date,
 
 /*
  * The string to sign of an aws-chunked chunk (chained from the previous
- * signature, the first from the request's own) or of the trailer.
- * "hash" is the hex SHA-256 of the chunk data or of the trailer lines.
+ * signature, the first from the request's own) or of the trailer, written
+ * into "buf" (NGX_HTTP_PFS_S3_CHUNK_STS bytes; the scope must be shorter
+ * than 256).  "hash" is the hex SHA-256 of the chunk data or of the
+ * trailer lines.  No allocation: it runs for every chunk of a body.
  */
 
-ngx_int_t
-ngx_http_pfs_s3_sigv4_chunk_string(ngx_pool_t *pool, ngx_str_t *amz_date,
-    ngx_str_t *scope, u_char *prev, u_char *hash, ngx_uint_t trailer,
-    ngx_str_t *out)
+size_t
+ngx_http_pfs_s3_sigv4_chunk_string(u_char *buf, ngx_str_t *amz_date,
+    ngx_str_t *scope, u_char *prev, u_char *hash, ngx_uint_t trailer)
 {
-    u_char      *p;
-    ngx_str_t    algo;
+    u_char  *p;
 
     if (trailer) {
-        ngx_str_set(&algo, "AWS4-HMAC-SHA256-TRAILER");
+        p = ngx_cpymem(buf, "AWS4-HMAC-SHA256-TRAILER\n",
+                       sizeof("AWS4-HMAC-SHA256-TRAILER\n") - 1);
 
     } else {
-        ngx_str_set(&algo, "AWS4-HMAC-SHA256-PAYLOAD");
+        p = ngx_cpymem(buf, "AWS4-HMAC-SHA256-PAYLOAD\n",
+                       sizeof("AWS4-HMAC-SHA256-PAYLOAD\n") - 1);
     }
 
-    out->data = ngx_pnalloc(pool, algo.len + amz_date->len + scope->len
-                                  + 3 * NGX_HTTP_PFS_S3_SHA256_HEX + 5);
-    if (out->data == NULL) {
-        return NGX_ERROR;
-    }
-
-    p = ngx_cpymem(out->data, algo.data, algo.len);
+    p = ngx_cpymem(p, amz_date->data, ngx_min(amz_date->len, 16));
     *p++ = '\n';
-    p = ngx_cpymem(p, amz_date->data, amz_date->len);
-    *p++ = '\n';
-    p = ngx_cpymem(p, scope->data, scope->len);
+    p = ngx_cpymem(p, scope->data, ngx_min(scope->len, 255));
     *p++ = '\n';
     p = ngx_cpymem(p, prev, NGX_HTTP_PFS_S3_SHA256_HEX);
     *p++ = '\n';
@@ -781,9 +775,7 @@ ngx_http_pfs_s3_sigv4_chunk_string(ngx_pool_t *pool, ngx_str_t *amz_date,
 
     p = ngx_cpymem(p, hash, NGX_HTTP_PFS_S3_SHA256_HEX);
 
-    out->len = p - out->data;
-
-    return NGX_OK;
+    return p - buf;
 }
 
 

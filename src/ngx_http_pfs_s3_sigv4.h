@@ -16,6 +16,7 @@
 
 #define NGX_HTTP_PFS_S3_SHA256_HEX      64
 #define NGX_HTTP_PFS_S3_MAX_PRESIGN     (7 * 24 * 3600)
+#define NGX_HTTP_PFS_S3_CHUNK_STS       (32 + 16 + 256 + 3 * 64 + 8)
 
 
 /* a header or query argument; header names lowercase */
@@ -76,9 +77,8 @@ ngx_int_t ngx_http_pfs_s3_sigv4_canonical(ngx_pool_t *pool,
 ngx_int_t ngx_http_pfs_s3_sigv4_string_to_sign(ngx_pool_t *pool,
     ngx_str_t *amz_date, ngx_str_t *scope, ngx_str_t *canonical,
     ngx_str_t *out);
-ngx_int_t ngx_http_pfs_s3_sigv4_chunk_string(ngx_pool_t *pool,
-    ngx_str_t *amz_date, ngx_str_t *scope, u_char *prev, u_char *hash,
-    ngx_uint_t trailer, ngx_str_t *out);
+size_t ngx_http_pfs_s3_sigv4_chunk_string(u_char *buf, ngx_str_t *amz_date,
+    ngx_str_t *scope, u_char *prev, u_char *hash, ngx_uint_t trailer);
 ngx_int_t ngx_http_pfs_s3_sigv4_key(ngx_str_t *secret,
     ngx_http_pfs_s3_sigv4_t *sig, u_char *key);
 ngx_int_t ngx_http_pfs_s3_sigv4_sign(u_char *key, ngx_str_t *sts,

@@ -397,6 +397,7 @@ static void
 chunked(void)
 {
     u_char                    key[32], hex[65], prev[65], hash[65];
+    u_char                    buf[NGX_HTTP_PFS_S3_CHUNK_STS];
     u_char                   *data;
     ngx_str_t                 sts, secret, cred, date, got;
     ngx_uint_t                i;
@@ -438,8 +439,9 @@ chunked(void)
 
     for (i = 0; i < 3; i++) {
         ngx_http_pfs_s3_sha256_hex(data, sizes[i], hash);
-        ngx_http_pfs_s3_sigv4_chunk_string(NULL, &date, &sig.scope, prev,
-                                           hash, 0, &sts);
+        sts.data = buf;
+        sts.len = ngx_http_pfs_s3_sigv4_chunk_string(buf, &date, &sig.scope,
+                                                     prev, hash, 0);
         ngx_http_pfs_s3_sigv4_sign(key, &sts, hex);
 
         got.data = hex;
