@@ -136,7 +136,8 @@ FUZZ_INCS    := -I$(FUZZ_NGX)/src/core -I$(FUZZ_NGX)/src/event \
                 $(shell pkg-config --cflags libxml-2.0 libpcre2-8 2>/dev/null)
 FUZZ_LIBS    := -lprotobuf-c $(shell pkg-config --libs libxml-2.0 libpcre2-8 \
                 2>/dev/null) -lcrypto
-FUZZ_MOD_SRC := request bucket error xml response body decode headers
+FUZZ_MOD_SRC := request bucket error xml response body decode headers \
+                chunksig sigv4
 FUZZ_MOD_OBJ := $(patsubst %,$(FUZZ_DIR)/mod/ngx_http_pfs_s3_%.o,$(FUZZ_MOD_SRC)) \
                 $(FUZZ_DIR)/mod/ngx_fuzz_rt.o \
                 $(patsubst $(PROTO_OUT)/%.c,$(FUZZ_DIR)/proto/%.o,$(PROTO_C))
