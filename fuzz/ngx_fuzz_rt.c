@@ -32,6 +32,11 @@ ngx_http_request_body_filter_pt   ngx_http_top_request_body_filter;
 
 ngx_fuzz_response_t    ngx_fuzz_response;
 
+/* a fixed clock: 2013-05-24T00:00:00Z, the date of AWS's signing examples */
+static ngx_time_t      ngx_fuzz_time = { 1369353600, 0, 0 };
+volatile ngx_time_t   *ngx_cached_time = &ngx_fuzz_time;
+volatile ngx_msec_t    ngx_current_msec = 1369353600000;
+
 
 /* ------------------------------------------------------------- pools */
 
@@ -227,6 +232,20 @@ ngx_list_push(ngx_list_t *l)
 }
 
 
+ngx_array_t *
+ngx_array_create(ngx_pool_t *p, ngx_uint_t n, size_t size)
+{
+    ngx_array_t  *a;
+
+    a = ngx_palloc(p, sizeof(ngx_array_t));
+    if (a == NULL || ngx_array_init(a, p, n, size) != NGX_OK) {
+        return NULL;
+    }
+
+    return a;
+}
+
+
 /* ------------------------------------------------------------- buffers */
 
 ngx_buf_t *
@@ -371,6 +390,71 @@ ngx_atoof(u_char *line, size_t n)
     }
 
     return value;
+}
+
+
+ngx_int_t
+ngx_atoi(u_char *line, size_t n)
+{
+    ngx_int_t  value, cutoff, cutlim;
+
+    if (n == 0) {
+        return NGX_ERROR;
+    }
+
+    cutoff = NGX_MAX_INT_T_VALUE / 10;
+    cutlim = NGX_MAX_INT_T_VALUE % 10;
+
+    for (value = 0; n--; line++) {
+        if (*line < '0' || *line > '9') {
+            return NGX_ERROR;
+        }
+
+        if (value >= cutoff && (value > cutoff || *line - '0' > cutlim)) {
+            return NGX_ERROR;
+        }
+
+        value = value * 10 + (*line - '0');
+    }
+
+    return value;
+}
+
+
+time_t
+ngx_atotm(u_char *line, size_t n)
+{
+    off_t  v;
+
+    v = ngx_atoof(line, n);
+
+    return (v == NGX_ERROR || v > NGX_MAX_TIME_T_VALUE) ? NGX_ERROR
+                                                        : (time_t) v;
+}
+
+
+/* RFC 1123 dates only ("Fri, 24 May 2013 00:00:00 GMT"); others NGX_ERROR */
+
+time_t
+ngx_parse_http_time(u_char *value, size_t len)
+{
+    char       buf[64], *end;
+    struct tm  tm;
+
+    if (len >= sizeof(buf)) {
+        return NGX_ERROR;
+    }
+
+    memcpy(buf, value, len);
+    buf[len] = '\0';
+    memset(&tm, 0, sizeof(tm));
+
+    end = strptime(buf, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    if (end == NULL || *end != '\0') {
+        return NGX_ERROR;
+    }
+
+    return timegm(&tm);
 }
 
 
@@ -983,6 +1067,33 @@ ngx_http_pfs_s3_next_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     }
 
     return NGX_OK;
+}
+
+
+ngx_int_t
+ngx_conf_full_name(ngx_cycle_t *cycle, ngx_str_t *name, ngx_uint_t conf_prefix)
+{
+    ngx_fuzz_unreachable("ngx_conf_full_name");
+    return NGX_ERROR;
+}
+
+
+ngx_int_t
+ngx_http_pfs_s3_call(ngx_http_request_t *r, const char *method,
+    const ProtobufCMessage *req, const ProtobufCMessageDescriptor *response,
+    ngx_http_pfs_s3_message_pt on_message, ngx_http_pfs_s3_done_pt done,
+    void *data)
+{
+    ngx_fuzz_unreachable("ngx_http_pfs_s3_call");
+    return NGX_ERROR;
+}
+
+
+ngx_int_t
+ngx_http_pfs_s3_call_ok(ngx_http_pfs_s3_call_t *call)
+{
+    ngx_fuzz_unreachable("ngx_http_pfs_s3_call_ok");
+    return NGX_ERROR;
 }
 
 
