@@ -1310,8 +1310,8 @@ static char *
 ngx_http_pfs_s3_auth_read_creds(ngx_conf_t *cf, ngx_command_t *cmd,
     ngx_str_t *file, ngx_array_t *creds)
 {
-    u_char                  *buf, *p, *last, *eol, *f[4];
-    size_t                   len[4];
+    u_char                  *buf, *p, *last, *eol, *f[3];
+    size_t                   len[3];
     ssize_t                  n;
     ngx_fd_t                 fd;
     ngx_uint_t               line, nf, i;
@@ -1374,7 +1374,7 @@ ngx_http_pfs_s3_auth_read_creds(ngx_conf_t *cf, ngx_command_t *cmd,
                 break;
             }
 
-            if (nf == 4) {
+            if (nf == 3) {
                 why = "more than three fields";
                 break;
             }
