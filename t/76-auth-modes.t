@@ -28,6 +28,8 @@ REGION = 'us-east-1'
 TOKEN = 'a3f1c2d4e5b6978812345678deadbeef'
 MODULE = os.environ.get('PFS_S3_MODULE',
                         os.path.join(ROOT, 'build', 'ngx_http_pfs_s3_module.so'))
+# the sanitized run's module needs its wrapper (it preloads the runtime)
+NGINX = os.environ.get('NGINX_BIN', '/usr/sbin/nginx')
 
 
 def client(ep, key, secret, sig='s3v4'):
@@ -171,7 +173,7 @@ def nginx_t(tmp, location):
                 'events {}\nhttp {\n server {\n  listen 127.0.0.1:1;\n'
                 '  location / {\n   pfs_s3;\n   %s\n  }\n }\n}\n'
                 % (MODULE, tmp, tmp, location))
-    r = subprocess.run(['/usr/sbin/nginx', '-t', '-p', tmp, '-c', conf],
+    r = subprocess.run([NGINX, '-t', '-p', tmp, '-c', conf],
                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                        text=True)
     return r.returncode, r.stderr
