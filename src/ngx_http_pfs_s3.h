@@ -414,6 +414,20 @@ ngx_int_t ngx_http_pfs_s3_glob_escape(ngx_pool_t *pool, ngx_str_t *src,
     ngx_str_t *dst);
 ngx_int_t ngx_http_pfs_s3_utf8_valid(u_char *p, size_t len);
 
+/* copy sources: ngx_http_pfs_s3_copy_source.c */
+typedef struct {
+    ngx_http_pfs_s3_bucket_t   bucket;
+    ngx_str_t                  key;           /* decoded, NUL-terminated */
+    ngx_str_t                  path;          /* "/" + key */
+    ngx_str_t                  version;       /* a commit id, or empty */
+} ngx_http_pfs_s3_copy_source_t;
+
+ngx_uint_t ngx_http_pfs_s3_version_valid(ngx_str_t *version);
+ngx_http_pfs_s3_err_e ngx_http_pfs_s3_parse_copy_source(ngx_http_request_t *r,
+    ngx_str_t *value, ngx_http_pfs_s3_copy_source_t *src, const char **why);
+ngx_http_pfs_s3_err_e ngx_http_pfs_s3_parse_copy_range(ngx_str_t *value,
+    off_t size, off_t *start, off_t *length, const char **why);
+
 /* PFS calls as subrequests: ngx_http_pfs_s3_grpc.c */
 ngx_http_pfs_s3_call_t *ngx_http_pfs_s3_call_create(ngx_http_request_t *r,
     const char *method, const ProtobufCMessageDescriptor *response,

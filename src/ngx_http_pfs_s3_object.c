@@ -120,7 +120,6 @@ ngx_http_pfs_s3_inspect_file(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_pfs_s3_get_object(ngx_http_request_t *r)
 {
-    u_char                    *p;
     ngx_str_t                  version;
     ngx_http_pfs_s3_ctx_t     *ctx;
     ngx_http_pfs_s3_object_t  *obj;
@@ -131,26 +130,12 @@ ngx_http_pfs_s3_get_object(ngx_http_request_t *r)
 
     ngx_str_null(&version);
 
-    if (ngx_http_pfs_s3_arg(ctx, "versionId", &version) == NGX_OK) {
-
-        /*
-         * A version is a commit id: a UUIDv4 in 32 lowercase hex digits.
-         * PFS takes anything else after "@" for a branch name.
-         */
-
-        for (p = version.data; p < version.data + version.len; p++) {
-            if (!((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f'))) {
-                break;
-            }
-        }
-
-        if (version.len != 32 || p != version.data + version.len
-            || version.data[12] != '4')
-        {
-            return ngx_http_pfs_s3_send_error(r,
+    if (ngx_http_pfs_s3_arg(ctx, "versionId", &version) == NGX_OK
+        && !ngx_http_pfs_s3_version_valid(&version))
+    {
+        return ngx_http_pfs_s3_send_error(r,
                                           NGX_HTTP_PFS_S3_ERR_INVALID_ARGUMENT,
                                           "Invalid version id specified");
-        }
     }
 
     obj = ngx_http_pfs_s3_object(r, &version);
