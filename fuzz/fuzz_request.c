@@ -41,8 +41,9 @@ check_key(ngx_http_pfs_s3_ctx_t *ctx)
         != NGX_HTTP_PFS_S3_ERR_NONE)
     {
         /* only reads of keys that cannot exist get this far: not PUT */
-        ngx_fuzz_assert(ctx->op != NGX_HTTP_PFS_S3_OP_PUT_OBJECT,
-                        "an unstorable key reached PutObject");
+        ngx_fuzz_assert(ctx->op != NGX_HTTP_PFS_S3_OP_PUT_OBJECT
+                        && ctx->op != NGX_HTTP_PFS_S3_OP_COPY_OBJECT,
+                        "an unstorable key reached PutObject or CopyObject");
         return;
     }
 

@@ -65,6 +65,9 @@ typedef enum {
     NGX_HTTP_PFS_S3_OP_GET_OBJECT,
     NGX_HTTP_PFS_S3_OP_PUT_OBJECT,
     NGX_HTTP_PFS_S3_OP_DELETE_OBJECT,
+    NGX_HTTP_PFS_S3_OP_COPY_OBJECT,
+    NGX_HTTP_PFS_S3_OP_DELETE_OBJECTS,
+    NGX_HTTP_PFS_S3_OP_LIST_OBJECT_VERSIONS,
     NGX_HTTP_PFS_S3_OP_UNSUPPORTED      /* name in ctx->op_name */
 } ngx_http_pfs_s3_op_e;
 
@@ -527,11 +530,15 @@ ngx_int_t ngx_http_pfs_s3_get_object(ngx_http_request_t *r);
 ngx_int_t ngx_http_pfs_s3_put_object(ngx_http_request_t *r);
 ngx_int_t ngx_http_pfs_s3_delete_object(ngx_http_request_t *r);
 ngx_int_t ngx_http_pfs_s3_read_only(ngx_http_request_t *r);
+ngx_int_t ngx_http_pfs_s3_copy_object(ngx_http_request_t *r);
 
 /* request header values: ngx_http_pfs_s3_headers.c */
 ngx_int_t ngx_http_pfs_s3_parse_range(ngx_str_t *value, off_t size,
     off_t *start, off_t *length);
 ngx_uint_t ngx_http_pfs_s3_etag_match(ngx_str_t *list, ngx_str_t *etag);
+ngx_int_t ngx_http_pfs_s3_preconditions(ngx_str_t *if_match,
+    ngx_str_t *if_unmodified, ngx_str_t *if_none_match,
+    ngx_str_t *if_modified, ngx_str_t *etag, time_t mtime);
 
 /* request body: ngx_http_pfs_s3_body.c */
 ngx_int_t ngx_http_pfs_s3_body_init(ngx_conf_t *cf);

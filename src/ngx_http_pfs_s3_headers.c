@@ -188,3 +188,48 @@ ngx_http_pfs_s3_etag_match(ngx_str_t *list, ngx_str_t *etag)
 
     return 0;
 }
+
+
+/*
+ * Conditional requests, in the order RFC 9110 and S3 evaluate them:
+ * If-Match, else If-Unmodified-Since (412); If-None-Match, else
+ * If-Modified-Since (304).  A NULL value is a header not sent; a date that
+ * does not parse is ignored, as S3 does.  GetObject passes If-*, CopyObject
+ * its x-amz-copy-source-if-* (and answers 412 for a 304).
+ */
+
+ngx_int_t
+ngx_http_pfs_s3_preconditions(ngx_str_t *if_match, ngx_str_t *if_unmodified,
+    ngx_str_t *if_none_match, ngx_str_t *if_modified, ngx_str_t *etag,
+    time_t mtime)
+{
+    time_t  t;
+
+    if (if_match) {
+        if (!ngx_http_pfs_s3_etag_match(if_match, etag)) {
+            return NGX_HTTP_PRECONDITION_FAILED;
+        }
+
+    } else if (if_unmodified) {
+        t = ngx_parse_http_time(if_unmodified->data, if_unmodified->len);
+
+        if (t != NGX_ERROR && mtime > t) {
+            return NGX_HTTP_PRECONDITION_FAILED;
+        }
+    }
+
+    if (if_none_match) {
+        if (ngx_http_pfs_s3_etag_match(if_none_match, etag)) {
+            return NGX_HTTP_NOT_MODIFIED;
+        }
+
+    } else if (if_modified) {
+        t = ngx_parse_http_time(if_modified->data, if_modified->len);
+
+        if (t != NGX_ERROR && mtime <= t) {
+            return NGX_HTTP_NOT_MODIFIED;
+        }
+    }
+
+    return NGX_OK;
+}

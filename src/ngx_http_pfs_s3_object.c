@@ -312,55 +312,24 @@ ngx_http_pfs_s3_get_file_done(ngx_http_request_t *r,
 }
 
 
-/*
- * Conditional requests, in the order RFC 9110 and S3 evaluate them:
- * If-Match, else If-Unmodified-Since (412); If-None-Match, else
- * If-Modified-Since (304).
- */
+/* GetObject's conditions: ngx_http_pfs_s3_preconditions() on If-* */
 
 static ngx_int_t
 ngx_http_pfs_s3_conditions(ngx_http_request_t *r, ngx_str_t *etag,
     time_t mtime)
 {
-    time_t            t;
-    ngx_table_elt_t  *h;
+    ngx_http_headers_in_t  *in;
 
-    h = r->headers_in.if_match;
+    in = &r->headers_in;
 
-    if (h) {
-        if (!ngx_http_pfs_s3_etag_match(&h->value, etag)) {
-            return NGX_HTTP_PRECONDITION_FAILED;
-        }
-
-    } else if (r->headers_in.if_unmodified_since) {
-        h = r->headers_in.if_unmodified_since;
-        t = ngx_parse_http_time(h->value.data, h->value.len);
-
-        if (t != NGX_ERROR && mtime > t) {
-            return NGX_HTTP_PRECONDITION_FAILED;
-        }
-    }
-
-    h = r->headers_in.if_none_match;
-
-    if (h) {
-        if (ngx_http_pfs_s3_etag_match(&h->value, etag)) {
-            return NGX_HTTP_NOT_MODIFIED;
-        }
-
-    } else if (r->headers_in.if_modified_since) {
-        h = r->headers_in.if_modified_since;
-        t = ngx_parse_http_time(h->value.data, h->value.len);
-
-        if (t != NGX_ERROR && mtime <= t) {
-            return NGX_HTTP_NOT_MODIFIED;
-        }
-    }
-
-    return NGX_OK;
+    return ngx_http_pfs_s3_preconditions(
+                 in->if_match ? &in->if_match->value : NULL,
+                 in->if_unmodified_since ? &in->if_unmodified_since->value
+                                         : NULL,
+                 in->if_none_match ? &in->if_none_match->value : NULL,
+                 in->if_modified_since ? &in->if_modified_since->value : NULL,
+                 etag, mtime);
 }
-
-
 
 
 /*

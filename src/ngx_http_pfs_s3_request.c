@@ -48,6 +48,9 @@ const ngx_str_t  ngx_http_pfs_s3_op_names[] = {
     ngx_string("GetObject"),
     ngx_string("PutObject"),
     ngx_string("DeleteObject"),
+    ngx_string("CopyObject"),
+    ngx_string("DeleteObjects"),
+    ngx_string("ListObjectVersions"),
     ngx_null_string
 };
 
@@ -600,13 +603,13 @@ ngx_http_pfs_s3_route(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
         /* a PUT with a copy source is CopyObject, not an empty PutObject */
 
         if (ngx_http_pfs_s3_header(r, "x-amz-copy-source") != NULL) {
-            goto copy;
+            ctx->op = NGX_HTTP_PFS_S3_OP_COPY_OBJECT;
+
+        } else {
+            ctx->op = NGX_HTTP_PFS_S3_OP_PUT_OBJECT;
         }
 
-        ctx->op = NGX_HTTP_PFS_S3_OP_PUT_OBJECT;
-        ctx->op_name = ngx_http_pfs_s3_op_names[ctx->op];
-
-        return NGX_OK;
+        break;
 
     case NGX_HTTP_DELETE:
         ctx->op = NGX_HTTP_PFS_S3_OP_DELETE_OBJECT;
@@ -623,14 +626,6 @@ ngx_http_pfs_s3_route(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
 
     ctx->op_name = ngx_http_pfs_s3_op_names[ctx->op];
     return NGX_OK;
-
-copy:
-
-    ngx_str_set(&ctx->op_name, "CopyObject");
-    ctx->op = NGX_HTTP_PFS_S3_OP_UNSUPPORTED;
-
-    return ngx_http_pfs_s3_answer(r, NGX_HTTP_PFS_S3_ERR_NOT_IMPLEMENTED,
-                                      NULL);
 }
 
 
@@ -681,6 +676,7 @@ ngx_http_pfs_s3_check_object_key(ngx_http_request_t *r,
     switch (ctx->op) {
 
     case NGX_HTTP_PFS_S3_OP_PUT_OBJECT:
+    case NGX_HTTP_PFS_S3_OP_COPY_OBJECT:
         return ngx_http_pfs_s3_answer(r, err, why);
 
     case NGX_HTTP_PFS_S3_OP_DELETE_OBJECT:
