@@ -74,7 +74,7 @@ for my $m (qw(PATCH OPTIONS PROPFIND MKCOL)) {
 # ---------------------------------------------------------------- sub-resources
 
 my @bucket_unsupported = (
-    [GET => 'uploads'], [GET => 'versions'], [POST => 'delete'],
+    [GET => 'uploads'],
     [GET => 'acl'], [PUT => 'acl'], [GET => 'policy'], [PUT => 'policy'],
     [DELETE => 'policy'], [GET => 'cors'], [PUT => 'cors'],
     [GET => 'lifecycle'], [PUT => 'lifecycle'], [GET => 'tagging'],
@@ -124,7 +124,7 @@ is_s3_error(raw_request($s, POST => '/rq/k', [], 'x'), 501, 'NotImplemented',
 
 is_s3_error(raw_request($s, PUT => '/rq/copy-dst',
                         ['x-amz-copy-source' => '/rq/src'], ''),
-            501, 'NotImplemented', 'CopyObject is not taken for an empty PutObject');
+            404, 'NoSuchKey', 'CopyObject is not taken for an empty PutObject');
 
 subtest 'query parameters that are not sub-resources are ignored' => sub {
     my $r = s3($s, GET => '/rq?X-Amz-Algorithm=AWS4-HMAC-SHA256&x-id=ListObjects&foo=bar');
