@@ -309,6 +309,9 @@ ngx_http_pfs_s3_dispatch(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
     case NGX_HTTP_PFS_S3_OP_COPY_OBJECT:
         return ngx_http_pfs_s3_copy_object(r);
 
+    case NGX_HTTP_PFS_S3_OP_DELETE_OBJECTS:
+        return ngx_http_pfs_s3_delete_objects(r);
+
     default:
         return ngx_http_pfs_s3_send_error(r,
                                            NGX_HTTP_PFS_S3_ERR_NOT_IMPLEMENTED,

@@ -493,6 +493,16 @@ ngx_int_t ngx_http_pfs_s3_xml_parse(ngx_http_request_t *r, u_char *data,
     size_t len, const char *root, const char *field, ngx_str_t *value,
     ngx_uint_t *found);
 
+typedef struct {
+    ngx_str_t                  key;
+    ngx_str_t                  version;
+    unsigned                   has_version:1;
+} ngx_http_pfs_s3_xml_object_t;
+
+ngx_int_t ngx_http_pfs_s3_xml_parse_delete(ngx_http_request_t *r,
+    u_char *data, size_t len, ngx_uint_t max, ngx_array_t *objects,
+    ngx_uint_t *quiet);
+
 /* response helpers: ngx_http_pfs_s3_response.c */
 ngx_table_elt_t *ngx_http_pfs_s3_header(ngx_http_request_t *r,
     const char *name);
@@ -531,6 +541,9 @@ ngx_int_t ngx_http_pfs_s3_put_object(ngx_http_request_t *r);
 ngx_int_t ngx_http_pfs_s3_delete_object(ngx_http_request_t *r);
 ngx_int_t ngx_http_pfs_s3_read_only(ngx_http_request_t *r);
 ngx_int_t ngx_http_pfs_s3_copy_object(ngx_http_request_t *r);
+ngx_int_t ngx_http_pfs_s3_delete_objects(ngx_http_request_t *r);
+ngx_int_t ngx_http_pfs_s3_inspect_bucket(ngx_http_request_t *r,
+    ngx_http_pfs_s3_done_pt done);
 
 /* request header values: ngx_http_pfs_s3_headers.c */
 ngx_int_t ngx_http_pfs_s3_parse_range(ngx_str_t *value, off_t size,

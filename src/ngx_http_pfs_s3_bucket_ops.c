@@ -27,8 +27,6 @@ static ngx_int_t ngx_http_pfs_s3_list_buckets_done(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
 static int ngx_libc_cdecl ngx_http_pfs_s3_cmp_buckets(const void *one,
     const void *two);
-static ngx_int_t ngx_http_pfs_s3_inspect_bucket(ngx_http_request_t *r,
-    ngx_http_pfs_s3_done_pt done);
 static ngx_int_t ngx_http_pfs_s3_head_bucket_done(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
 static ngx_int_t ngx_http_pfs_s3_versioning_body(ngx_http_request_t *r);
@@ -227,7 +225,7 @@ ngx_http_pfs_s3_cmp_buckets(const void *one, const void *two)
  * InspectCommit does.
  */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_pfs_s3_inspect_bucket(ngx_http_request_t *r,
     ngx_http_pfs_s3_done_pt done)
 {

@@ -73,7 +73,6 @@ static ngx_http_pfs_s3_subresource_t  ngx_http_pfs_s3_subresources[] = {
     { "uploadId", O, NGX_HTTP_POST, "CompleteMultipartUpload" },
     { "uploadId", O, NGX_HTTP_DELETE, "AbortMultipartUpload" },
     { "versions", B, NGX_HTTP_GET, "ListObjectVersions" },
-    { "delete", B, NGX_HTTP_POST, "DeleteObjects" },
 
     { "acl", B, NGX_HTTP_GET, "GetBucketAcl" },
     { "acl", B, NGX_HTTP_PUT, "PutBucketAcl" },
@@ -576,6 +575,11 @@ ngx_http_pfs_s3_route(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
             break;
 
         default: /* NGX_HTTP_POST */
+            if (ngx_http_pfs_s3_arg(ctx, "delete", NULL) == NGX_OK) {
+                ctx->op = NGX_HTTP_PFS_S3_OP_DELETE_OBJECTS;
+                break;
+            }
+
             ngx_str_set(&ctx->op_name, "PostObject");
             ctx->op = NGX_HTTP_PFS_S3_OP_UNSUPPORTED;
 

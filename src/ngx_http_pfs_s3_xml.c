@@ -1,9 +1,9 @@
 /*
  * XML: responses are written with libxml2's xmlTextWriter into an xmlBuffer
  * that is sent as is (no copy) and freed with the request pool; request
- * bodies (CreateBucketConfiguration, VersioningConfiguration) are parsed by
- * libxml2 without network access, without DTDs and entity expansion, and
- * only up to pfs_s3_max_xml_body_size.
+ * bodies (CreateBucketConfiguration, VersioningConfiguration, Delete) are
+ * parsed by libxml2 without network access, without DTDs and entity
+ * expansion, and only up to pfs_s3_max_xml_body_size (2 MiB for Delete).
  */
 
 #include <ngx_http_pfs_s3.h>
@@ -324,21 +324,20 @@ ngx_http_pfs_s3_xml_send(ngx_http_request_t *r, ngx_http_pfs_s3_xml_t *x,
 
 
 /*
- * Parses a small request document whose root element is "root" and returns
- * the text of its child element "field" (found = 0 when absent).  Returns
- * NGX_DECLINED for anything that is not such a document.
+ * Reads a small request document safely and returns its root element when
+ * it is named "root"; NULL for anything else (or no memory: *error set).
+ * The document is freed with the request pool.
  */
 
-ngx_int_t
-ngx_http_pfs_s3_xml_parse(ngx_http_request_t *r, u_char *data, size_t len,
-    const char *root, const char *field, ngx_str_t *value, ngx_uint_t *found)
+static xmlNodePtr
+ngx_http_pfs_s3_xml_read(ngx_http_request_t *r, u_char *data, size_t len,
+    const char *root, ngx_uint_t *error)
 {
     xmlDocPtr            doc;
     xmlNodePtr           node;
-    xmlChar             *text;
     ngx_pool_cleanup_t  *cln;
 
-    *found = 0;
+    *error = 0;
 
     /*
      * No document type declarations at all: S3 bodies never have one, and
@@ -349,12 +348,13 @@ ngx_http_pfs_s3_xml_parse(ngx_http_request_t *r, u_char *data, size_t len,
     if (ngx_strlcasestrn(data, data + len, (u_char *) "<!DOCTYPE", 9 - 1)
         || ngx_strlcasestrn(data, data + len, (u_char *) "<!ENTITY", 8 - 1))
     {
-        return NGX_DECLINED;
+        return NULL;
     }
 
     cln = ngx_pool_cleanup_add(r->pool, 0);
     if (cln == NULL) {
-        return NGX_ERROR;
+        *error = 1;
+        return NULL;
     }
 
     /*
@@ -367,20 +367,70 @@ ngx_http_pfs_s3_xml_parse(ngx_http_request_t *r, u_char *data, size_t len,
                         XML_PARSE_NONET | XML_PARSE_NOERROR
                         | XML_PARSE_NOWARNING | XML_PARSE_NOCDATA);
     if (doc == NULL) {
-        return NGX_DECLINED;
+        return NULL;
     }
 
     cln->handler = ngx_http_pfs_s3_xml_doc_cleanup;
     cln->data = doc;
 
     if (doc->intSubset || doc->extSubset) {
-        return NGX_DECLINED;
+        return NULL;
     }
 
     node = xmlDocGetRootElement(doc);
 
     if (node == NULL || xmlStrcmp(node->name, BAD_CAST root) != 0) {
-        return NGX_DECLINED;
+        return NULL;
+    }
+
+    return node;
+}
+
+
+/* The text of an element, copied into the request pool. */
+
+static ngx_int_t
+ngx_http_pfs_s3_xml_node_text(ngx_http_request_t *r, xmlNodePtr node,
+    ngx_str_t *value)
+{
+    xmlChar  *text;
+
+    text = xmlNodeGetContent(node);
+    if (text == NULL) {
+        return NGX_ERROR;
+    }
+
+    value->len = ngx_strlen(text);
+    value->data = ngx_pnalloc(r->pool, value->len + 1);
+
+    if (value->data) {
+        ngx_memcpy(value->data, text, value->len + 1);
+    }
+
+    xmlFree(text);
+
+    return value->data ? NGX_OK : NGX_ERROR;
+}
+
+
+/*
+ * Parses a small request document whose root element is "root" and returns
+ * the text of its child element "field" (found = 0 when absent).  Returns
+ * NGX_DECLINED for anything that is not such a document.
+ */
+
+ngx_int_t
+ngx_http_pfs_s3_xml_parse(ngx_http_request_t *r, u_char *data, size_t len,
+    const char *root, const char *field, ngx_str_t *value, ngx_uint_t *found)
+{
+    xmlNodePtr  node;
+    ngx_uint_t  error;
+
+    *found = 0;
+
+    node = ngx_http_pfs_s3_xml_read(r, data, len, root, &error);
+    if (node == NULL) {
+        return error ? NGX_ERROR : NGX_DECLINED;
     }
 
     for (node = node->children; node; node = node->next) {
@@ -391,26 +441,105 @@ ngx_http_pfs_s3_xml_parse(ngx_http_request_t *r, u_char *data, size_t len,
             continue;
         }
 
-        text = xmlNodeGetContent(node);
-        if (text == NULL) {
-            return NGX_ERROR;
-        }
-
-        value->len = ngx_strlen(text);
-        value->data = ngx_pnalloc(r->pool, value->len + 1);
-
-        if (value->data) {
-            ngx_memcpy(value->data, text, value->len + 1);
-        }
-
-        xmlFree(text);
-
-        if (value->data == NULL) {
+        if (ngx_http_pfs_s3_xml_node_text(r, node, value) != NGX_OK) {
             return NGX_ERROR;
         }
 
         *found = 1;
         break;
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The Delete document of DeleteObjects: Quiet, and Object elements with a
+ * Key and an optional VersionId, in order.  At most "max" + 1 objects are
+ * kept (one more tells the caller there are too many).  NGX_DECLINED: not
+ * such a document (an Object without its Key, an unknown element).
+ */
+
+ngx_int_t
+ngx_http_pfs_s3_xml_parse_delete(ngx_http_request_t *r, u_char *data,
+    size_t len, ngx_uint_t max, ngx_array_t *objects, ngx_uint_t *quiet)
+{
+    ngx_str_t                     v;
+    xmlNodePtr                    node, child;
+    ngx_uint_t                    error, has_key;
+    ngx_http_pfs_s3_xml_object_t  *obj;
+
+    *quiet = 0;
+
+    node = ngx_http_pfs_s3_xml_read(r, data, len, "Delete", &error);
+    if (node == NULL) {
+        return error ? NGX_ERROR : NGX_DECLINED;
+    }
+
+    for (node = node->children; node; node = node->next) {
+
+        if (node->type != XML_ELEMENT_NODE) {
+            continue;
+        }
+
+        if (xmlStrcmp(node->name, BAD_CAST "Quiet") == 0) {
+            if (ngx_http_pfs_s3_xml_node_text(r, node, &v) != NGX_OK) {
+                return NGX_ERROR;
+            }
+
+            *quiet = (v.len == 4 && ngx_strncasecmp(v.data,
+                                                    (u_char *) "true", 4)
+                                    == 0);
+            continue;
+        }
+
+        if (xmlStrcmp(node->name, BAD_CAST "Object") != 0) {
+            return NGX_DECLINED;
+        }
+
+        if (objects->nelts > max) {
+            return NGX_OK;
+        }
+
+        obj = ngx_array_push(objects);
+        if (obj == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memzero(obj, sizeof(ngx_http_pfs_s3_xml_object_t));
+        has_key = 0;
+
+        for (child = node->children; child; child = child->next) {
+
+            if (child->type != XML_ELEMENT_NODE) {
+                continue;
+            }
+
+            if (xmlStrcmp(child->name, BAD_CAST "Key") == 0) {
+                if (ngx_http_pfs_s3_xml_node_text(r, child, &obj->key)
+                    != NGX_OK)
+                {
+                    return NGX_ERROR;
+                }
+
+                has_key = 1;
+
+            } else if (xmlStrcmp(child->name, BAD_CAST "VersionId") == 0) {
+                if (ngx_http_pfs_s3_xml_node_text(r, child, &obj->version)
+                    != NGX_OK)
+                {
+                    return NGX_ERROR;
+                }
+
+                obj->has_version = 1;
+            }
+
+            /* ETag, LastModifiedTime, Size: conditions PFS cannot keep */
+        }
+
+        if (!has_key) {
+            return NGX_DECLINED;
+        }
     }
 
     return NGX_OK;

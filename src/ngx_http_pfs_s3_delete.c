@@ -1,0 +1,546 @@
+/*
+ * DeleteObjects: POST /bucket?delete with a Delete document of up to 1000
+ * keys.
+ *
+ *   InspectBranch   the bucket exists (ModifyFile would create a missing
+ *                   branch)
+ *   ModifyFile      one stream: set_commit to the branch, then one
+ *                   delete_file per key, so every deletion lands in one
+ *                   commit or none does
+ *
+ * As in S3, a key that is not there is reported Deleted (a deletion is
+ * idempotent), and so is a key PFS cannot hold; such keys send nothing.
+ * The body must carry Content-MD5 or an x-amz-checksum-* header, and it is
+ * verified before anything reaches PFS.
+ */
+
+#include <ngx_http_pfs_s3.h>
+
+
+/* 1000 keys of 1024 bytes, escaped, and the document around them */
+#define NGX_HTTP_PFS_S3_DELETE_MAX_BODY  (2 * 1024 * 1024)
+
+
+typedef enum {
+    ngx_http_pfs_s3_del_send = 0,   /* delete_file it */
+    ngx_http_pfs_s3_del_absent,     /* Deleted: no such object can exist */
+    ngx_http_pfs_s3_del_error       /* an Error element */
+} ngx_http_pfs_s3_del_state_e;
+
+
+typedef struct {
+    ngx_str_t                     key;
+    ngx_str_t                     version;
+    ngx_http_pfs_s3_del_state_e   state;
+    const char                   *code;
+    const char                   *message;
+} ngx_http_pfs_s3_del_key_t;
+
+
+typedef struct {
+    ngx_array_t                   keys;      /* ngx_http_pfs_s3_del_key_t */
+    ngx_uint_t                    quiet;
+    ngx_uint_t                    sends;
+    ngx_http_pfs_s3_ref_t         ref;
+} ngx_http_pfs_s3_del_t;
+
+
+typedef struct {
+    const char                   *header;
+    ngx_uint_t                    bytes;     /* of the decoded digest */
+} ngx_http_pfs_s3_checksum_t;
+
+
+static ngx_int_t ngx_http_pfs_s3_delete_body(ngx_http_request_t *r);
+static ngx_int_t ngx_http_pfs_s3_delete_checksums(ngx_http_request_t *r,
+    ngx_str_t *body, ngx_uint_t check, ngx_uint_t *found);
+static ngx_int_t ngx_http_pfs_s3_checksum(ngx_uint_t i, ngx_str_t *body,
+    u_char *out);
+static ngx_int_t ngx_http_pfs_s3_delete_keys(ngx_http_request_t *r,
+    ngx_http_pfs_s3_del_t *del, ngx_array_t *objects);
+static ngx_int_t ngx_http_pfs_s3_delete_inspected(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
+static ngx_int_t ngx_http_pfs_s3_delete_modified(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
+static ngx_int_t ngx_http_pfs_s3_delete_result(ngx_http_request_t *r,
+    ngx_http_pfs_s3_del_t *del);
+
+
+static ngx_http_pfs_s3_checksum_t  ngx_http_pfs_s3_checksums[] = {
+    { "x-amz-checksum-crc32", 4 },
+    { "x-amz-checksum-crc32c", 4 },
+    { "x-amz-checksum-crc64nvme", 8 },
+    { "x-amz-checksum-sha1", 20 },
+    { "x-amz-checksum-sha256", 32 },
+    { NULL, 0 }
+};
+
+
+ngx_int_t
+ngx_http_pfs_s3_delete_objects(ngx_http_request_t *r)
+{
+    const char              *why;
+    ngx_uint_t               found;
+    ngx_http_pfs_s3_ctx_t   *ctx;
+    ngx_http_pfs_s3_err_e    err;
+
+    ctx = ngx_http_pfs_s3_get_ctx(r);
+
+    if (ctx->bucket.commit.len) {
+        return ngx_http_pfs_s3_read_only(r);
+    }
+
+    /* the checksum headers are looked at before the body is read */
+
+    if (ngx_http_pfs_s3_delete_checksums(r, NULL, 0, &found) != NGX_OK) {
+        return ngx_http_pfs_s3_send_error(r,
+                                          NGX_HTTP_PFS_S3_ERR_INVALID_REQUEST,
+                                          "an x-amz-checksum-* header is not "
+                                          "the base64 of a digest");
+    }
+
+    if (!found && ngx_http_pfs_s3_header(r, "content-md5") == NULL) {
+        return ngx_http_pfs_s3_send_error(r,
+                                          NGX_HTTP_PFS_S3_ERR_INVALID_REQUEST,
+                                          "Missing required header for this "
+                                          "request: Content-MD5");
+    }
+
+    why = NULL;
+
+    if (ngx_http_pfs_s3_digests_init(r, ctx, &err, &why) != NGX_OK) {
+        return ngx_http_pfs_s3_send_error(r, err, why);
+    }
+
+    if (r->headers_in.content_length_n > NGX_HTTP_PFS_S3_DELETE_MAX_BODY) {
+        return ngx_http_pfs_s3_send_error(r, NGX_HTTP_PFS_S3_ERR_MALFORMED_XML,
+                                          "the Delete document is larger "
+                                          "than 2 MiB");
+    }
+
+    return ngx_http_pfs_s3_read_body(r, ngx_http_pfs_s3_delete_body);
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_delete_body(ngx_http_request_t *r)
+{
+    ngx_int_t                rc;
+    ngx_str_t                body;
+    ngx_uint_t               found, quiet;
+    ngx_array_t              objects;
+    ngx_http_pfs_s3_ctx_t   *ctx;
+    ngx_http_pfs_s3_del_t   *del;
+
+    ctx = ngx_http_pfs_s3_get_ctx(r);
+
+    if (ngx_http_pfs_s3_digests_finish(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->digest_failed != NGX_HTTP_PFS_S3_ERR_NONE) {
+        return ngx_http_pfs_s3_send_error(r, ctx->digest_failed, NULL);
+    }
+
+    rc = ngx_http_pfs_s3_read_small_body(r, NGX_HTTP_PFS_S3_DELETE_MAX_BODY,
+                                         &body);
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_pfs_s3_send_error(r, NGX_HTTP_PFS_S3_ERR_MALFORMED_XML,
+                                          "the Delete document is larger "
+                                          "than 2 MiB");
+    }
+
+    rc = ngx_http_pfs_s3_delete_checksums(r, &body, 1, &found);
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED) {
+        return ngx_http_pfs_s3_send_error(r, NGX_HTTP_PFS_S3_ERR_BAD_DIGEST,
+                                          "The x-amz-checksum-* you specified "
+                                          "did not match the calculated "
+                                          "checksum.");
+    }
+
+    if (ngx_array_init(&objects, r->pool, 16,
+                       sizeof(ngx_http_pfs_s3_xml_object_t))
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    rc = body.len ? ngx_http_pfs_s3_xml_parse_delete(r, body.data, body.len,
+                                                    NGX_HTTP_PFS_S3_MAX_KEYS,
+                                                    &objects, &quiet)
+                  : NGX_DECLINED;
+
+    if (rc == NGX_ERROR) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (rc == NGX_DECLINED || objects.nelts == 0
+        || objects.nelts > NGX_HTTP_PFS_S3_MAX_KEYS)
+    {
+        return ngx_http_pfs_s3_send_error(r, NGX_HTTP_PFS_S3_ERR_MALFORMED_XML,
+                                          objects.nelts
+                                          > NGX_HTTP_PFS_S3_MAX_KEYS
+                                          ? "A Delete document holds at most "
+                                            "1000 objects"
+                                          : NULL);
+    }
+
+    del = ngx_pcalloc(r->pool, sizeof(ngx_http_pfs_s3_del_t));
+    if (del == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ctx->op_data = del;
+    del->quiet = quiet;
+
+    if (ngx_http_pfs_s3_delete_keys(r, del, &objects) != NGX_OK
+        || ngx_http_pfs_s3_ref(r, &del->ref, &ctx->bucket, NULL, NULL)
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_pfs_s3_inspect_bucket(r, ngx_http_pfs_s3_delete_inspected);
+}
+
+
+/*
+ * What each key becomes.  A version cannot be deleted: PFS keeps every
+ * commit, so a VersionId gets an Error of its own and the other keys go on.
+ */
+
+static ngx_int_t
+ngx_http_pfs_s3_delete_keys(ngx_http_request_t *r, ngx_http_pfs_s3_del_t *del,
+    ngx_array_t *objects)
+{
+    const char                    *why;
+    ngx_uint_t                     i;
+    ngx_http_pfs_s3_del_key_t     *k;
+    ngx_http_pfs_s3_xml_object_t  *obj;
+
+    if (ngx_array_init(&del->keys, r->pool, objects->nelts,
+                       sizeof(ngx_http_pfs_s3_del_key_t))
+        != NGX_OK)
+    {
+        return NGX_ERROR;
+    }
+
+    obj = objects->elts;
+
+    for (i = 0; i < objects->nelts; i++) {
+        k = ngx_array_push(&del->keys);
+        if (k == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memzero(k, sizeof(ngx_http_pfs_s3_del_key_t));
+        k->key = obj[i].key;
+        k->version = obj[i].version;
+        k->state = ngx_http_pfs_s3_del_error;
+
+        if (obj[i].has_version) {
+            k->code = "NotImplemented";
+            k->message = "PFS keeps every commit: a version cannot be "
+                         "deleted";
+
+        } else if (k->key.len == 0) {
+            k->code = "UserKeyMustBeSpecified";
+            k->message = "The key must be specified";
+
+        } else if (k->key.len > NGX_HTTP_PFS_S3_MAX_KEY_LEN) {
+            k->code = "KeyTooLongError";
+            k->message = "Your key is too long";
+
+        } else if (ngx_http_pfs_s3_check_key(&k->key, &why)
+                   != NGX_HTTP_PFS_S3_ERR_NONE)
+        {
+            k->state = ngx_http_pfs_s3_del_absent;
+
+        } else {
+            k->state = ngx_http_pfs_s3_del_send;
+            del->sends++;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_delete_inspected(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call)
+{
+    u_char                      *p;
+    ngx_uint_t                   i;
+    ngx_chain_t                 *body, **ll;
+    ngx_http_pfs_s3_ctx_t       *ctx;
+    ngx_http_pfs_s3_del_t       *del;
+    ngx_http_pfs_s3_call_t      *mcall;
+    ngx_http_pfs_s3_del_key_t   *k;
+    PfsV2__DeleteFile            df = PFS_V2__DELETE_FILE__INIT;
+    PfsV2__ModifyFileRequest     req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
+
+    ctx = ngx_http_pfs_s3_get_ctx(r);
+    del = ctx->op_data;
+
+    if (!ngx_http_pfs_s3_call_ok(call)) {
+        return ngx_http_pfs_s3_fail(r, call,
+                                    NGX_HTTP_PFS_S3_ERR_NO_SUCH_BUCKET);
+    }
+
+    if (del->sends == 0) {
+        /* nothing that can exist: no commit */
+        return ngx_http_pfs_s3_delete_result(r, del);
+    }
+
+    del->ref.commit.id = "";
+
+    req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_SET_COMMIT;
+    req.set_commit = &del->ref.commit;
+
+    body = ngx_http_pfs_s3_frame(r->pool, &req.base);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ll = &body->next;
+    k = del->keys.elts;
+
+    req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_DELETE_FILE;
+    req.delete_file = &df;
+
+    for (i = 0; i < del->keys.nelts; i++) {
+        if (k[i].state != ngx_http_pfs_s3_del_send) {
+            continue;
+        }
+
+        /* never a trailing "/": the key names a file, never a directory */
+
+        p = ngx_pnalloc(r->pool, k[i].key.len + 2);
+        if (p == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        p[0] = '/';
+        ngx_memcpy(p + 1, k[i].key.data, k[i].key.len);
+        p[k[i].key.len + 1] = '\0';
+
+        df.path = (char *) p;
+
+        *ll = ngx_http_pfs_s3_frame(r->pool, &req.base);
+        if (*ll == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+
+        ll = &(*ll)->next;
+    }
+
+    mcall = ngx_http_pfs_s3_call_create(r, "/pfs_v2.API/ModifyFile",
+                                        &google__protobuf__empty__descriptor,
+                                        ngx_http_pfs_s3_delete_modified);
+    if (mcall == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    mcall->data = del;
+
+    if (ngx_http_pfs_s3_call_start(r, mcall, body) != NGX_DONE) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_delete_modified(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call)
+{
+    if (!ngx_http_pfs_s3_call_ok(call)) {
+        /* one stream: nothing was deleted, the request fails as a whole */
+        return ngx_http_pfs_s3_fail(r, call,
+                                    NGX_HTTP_PFS_S3_ERR_NO_SUCH_BUCKET);
+    }
+
+    return ngx_http_pfs_s3_delete_result(r, call->data);
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_delete_result(ngx_http_request_t *r,
+    ngx_http_pfs_s3_del_t *del)
+{
+    ngx_uint_t                  i;
+    ngx_http_pfs_s3_xml_t      *x;
+    ngx_http_pfs_s3_del_key_t  *k;
+
+    x = ngx_http_pfs_s3_xml_start(r, "DeleteResult", 1);
+    if (x == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    k = del->keys.elts;
+
+    for (i = 0; i < del->keys.nelts; i++) {
+
+        if (k[i].state == ngx_http_pfs_s3_del_error) {
+            ngx_http_pfs_s3_xml_open(x, "Error");
+            ngx_http_pfs_s3_xml_elem(x, "Key", k[i].key.data, k[i].key.len);
+
+            if (k[i].version.len) {
+                ngx_http_pfs_s3_xml_elem(x, "VersionId", k[i].version.data,
+                                         k[i].version.len);
+            }
+
+            ngx_http_pfs_s3_xml_elem_str(x, "Code", k[i].code);
+            ngx_http_pfs_s3_xml_elem_str(x, "Message", k[i].message);
+            ngx_http_pfs_s3_xml_close(x);
+            continue;
+        }
+
+        if (del->quiet) {
+            continue;
+        }
+
+        ngx_http_pfs_s3_xml_open(x, "Deleted");
+        ngx_http_pfs_s3_xml_elem(x, "Key", k[i].key.data, k[i].key.len);
+        ngx_http_pfs_s3_xml_close(x);
+    }
+
+    return ngx_http_pfs_s3_xml_send(r, x, NGX_HTTP_OK);
+}
+
+
+/*
+ * The x-amz-checksum-* headers.  Without a body: NGX_OK when each one sent
+ * is the base64 of a digest of its algorithm (*found says whether any
+ * was).  With the body and "check": NGX_DECLINED when one does not match.
+ */
+
+static ngx_int_t
+ngx_http_pfs_s3_delete_checksums(ngx_http_request_t *r, ngx_str_t *body,
+    ngx_uint_t check, ngx_uint_t *found)
+{
+    u_char            want[96], got[64];
+    ngx_str_t         dst;
+    ngx_uint_t        i;
+    ngx_table_elt_t  *h;
+
+    *found = 0;
+
+    for (i = 0; ngx_http_pfs_s3_checksums[i].header; i++) {
+        h = ngx_http_pfs_s3_header(r, ngx_http_pfs_s3_checksums[i].header);
+        if (h == NULL) {
+            continue;
+        }
+
+        *found = 1;
+
+        if (h->value.len > 128) {
+            return NGX_DECLINED;
+        }
+
+        dst.data = want;
+
+        if (ngx_decode_base64(&dst, &h->value) != NGX_OK
+            || dst.len != ngx_http_pfs_s3_checksums[i].bytes)
+        {
+            return NGX_DECLINED;
+        }
+
+        if (!check) {
+            continue;
+        }
+
+        if (ngx_http_pfs_s3_checksum(i, body, got) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
+        if (ngx_memcmp(want, got, dst.len) != 0) {
+            return NGX_DECLINED;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/* The digest of algorithm i of ngx_http_pfs_s3_checksums[], big-endian. */
+
+static ngx_int_t
+ngx_http_pfs_s3_checksum(ngx_uint_t i, ngx_str_t *body, u_char *out)
+{
+    size_t     n, b;
+    uint32_t   c32;
+    uint64_t   c64;
+    ngx_int_t  k;
+
+    switch (i) {
+
+    case 0:     /* CRC-32 (IEEE), as nginx's own */
+        c32 = ngx_crc32_long(body->data, body->len);
+        goto crc32;
+
+    case 1:     /* CRC-32C (Castagnoli), reflected */
+        c32 = 0xffffffff;
+
+        for (n = 0; n < body->len; n++) {
+            c32 ^= body->data[n];
+
+            for (b = 0; b < 8; b++) {
+                c32 = (c32 >> 1) ^ (0x82f63b78 & (0 - (c32 & 1)));
+            }
+        }
+
+        c32 ^= 0xffffffff;
+        goto crc32;
+
+    case 2:     /* CRC-64/NVME, reflected */
+        c64 = 0xffffffffffffffffULL;
+
+        for (n = 0; n < body->len; n++) {
+            c64 ^= body->data[n];
+
+            for (b = 0; b < 8; b++) {
+                c64 = (c64 >> 1)
+                      ^ (0x9a6c9329ac4bc9b5ULL & (0 - (c64 & 1)));
+            }
+        }
+
+        c64 ^= 0xffffffffffffffffULL;
+
+        for (k = 7; k >= 0; k--) {
+            out[k] = (u_char) (c64 & 0xff);
+            c64 >>= 8;
+        }
+
+        return NGX_OK;
+
+    case 3:
+        return EVP_Digest(body->data, body->len, out, NULL, EVP_sha1(), NULL)
+               == 1 ? NGX_OK : NGX_ERROR;
+
+    default:
+        return EVP_Digest(body->data, body->len, out, NULL, EVP_sha256(),
+                          NULL)
+               == 1 ? NGX_OK : NGX_ERROR;
+    }
+
+crc32:
+
+    out[0] = (u_char) (c32 >> 24);
+    out[1] = (u_char) (c32 >> 16);
+    out[2] = (u_char) (c32 >> 8);
+    out[3] = (u_char) c32;
+
+    return NGX_OK;
+}
