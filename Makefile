@@ -140,7 +140,7 @@ FUZZ_INCS    := -I$(FUZZ_NGX)/src/core -I$(FUZZ_NGX)/src/event \
 FUZZ_LIBS    := -lprotobuf-c $(shell pkg-config --libs libxml-2.0 libpcre2-8 \
                 2>/dev/null) -lcrypto
 FUZZ_MOD_SRC := request bucket error xml response body decode headers \
-                chunksig sigv4
+                chunksig sigv4 checksum
 FUZZ_MOD_OBJ := $(patsubst %,$(FUZZ_DIR)/mod/ngx_http_pfs_s3_%.o,$(FUZZ_MOD_SRC)) \
                 $(FUZZ_DIR)/mod/ngx_fuzz_rt.o \
                 $(patsubst $(PROTO_OUT)/%.c,$(FUZZ_DIR)/proto/%.o,$(PROTO_C))

@@ -317,6 +317,7 @@ typedef struct {
 /* ---------------------------------------------------------------- request */
 
 typedef struct ngx_http_pfs_s3_ctx_s  ngx_http_pfs_s3_ctx_t;
+typedef struct ngx_http_pfs_s3_checksum_s  ngx_http_pfs_s3_checksum_t;
 
 typedef enum {
     ngx_http_pfs_s3_chunk_size = 0,
@@ -362,6 +363,8 @@ struct ngx_http_pfs_s3_ctx_s {
     u_char                             body_md5[16];
     u_char                             want_sha256[32];
     ngx_http_pfs_s3_err_e              digest_failed;
+    const char                        *digest_why;     /* its message */
+    ngx_http_pfs_s3_checksum_t        *checksum;       /* x-amz-checksum-* */
     off_t                              body_received;
     ngx_http_pfs_s3_body_pt            body_next;
 
@@ -545,6 +548,13 @@ ngx_int_t ngx_http_pfs_s3_delete_objects(ngx_http_request_t *r);
 ngx_int_t ngx_http_pfs_s3_inspect_bucket(ngx_http_request_t *r,
     ngx_http_pfs_s3_done_pt done);
 
+/* x-amz-checksum-* of uploads: ngx_http_pfs_s3_checksum.c */
+ngx_int_t ngx_http_pfs_s3_checksum_init(ngx_http_request_t *r,
+    ngx_http_pfs_s3_ctx_t *ctx, ngx_http_pfs_s3_err_e *err, const char **why);
+ngx_int_t ngx_http_pfs_s3_checksum_update(ngx_http_pfs_s3_checksum_t *cs,
+    u_char *p, size_t n);
+ngx_int_t ngx_http_pfs_s3_checksum_finish(ngx_http_pfs_s3_ctx_t *ctx);
+
 /* request header values: ngx_http_pfs_s3_headers.c */
 ngx_int_t ngx_http_pfs_s3_parse_range(ngx_str_t *value, off_t size,
     off_t *start, off_t *length);
@@ -559,6 +569,7 @@ ngx_int_t ngx_http_pfs_s3_digests_init(ngx_http_request_t *r,
     ngx_http_pfs_s3_ctx_t *ctx, ngx_http_pfs_s3_err_e *err, const char **why);
 ngx_int_t ngx_http_pfs_s3_digests_finish(ngx_http_request_t *r,
     ngx_http_pfs_s3_ctx_t *ctx);
+EVP_MD_CTX *ngx_http_pfs_s3_digest(ngx_http_request_t *r, const EVP_MD *md);
 ngx_int_t ngx_http_pfs_s3_read_body(ngx_http_request_t *r,
     ngx_http_pfs_s3_body_pt next);
 ngx_int_t ngx_http_pfs_s3_read_xml_body(ngx_http_request_t *r,

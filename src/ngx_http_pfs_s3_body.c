@@ -25,8 +25,6 @@ static ngx_int_t ngx_http_pfs_s3_unchunk_char(ngx_http_request_t *r,
 static void ngx_http_pfs_s3_trailer_char(ngx_http_pfs_s3_ctx_t *ctx,
     u_char c);
 static void ngx_http_pfs_s3_digest_cleanup(void *data);
-static EVP_MD_CTX *ngx_http_pfs_s3_digest(ngx_http_request_t *r,
-    const EVP_MD *md);
 static ngx_chain_t *ngx_http_pfs_s3_piece_header(ngx_pool_t *pool,
     ngx_str_t *path, size_t n);
 static u_char *ngx_http_pfs_s3_varint(u_char *p, uint64_t v);
@@ -195,6 +193,12 @@ ngx_http_pfs_s3_digests_init(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
         ctx->aws_chunked = 1;
     }
 
+    /* x-amz-checksum-*, as a header or announced as a trailer */
+
+    if (ngx_http_pfs_s3_checksum_init(r, ctx, err, why) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     if (!ctx->aws_chunked) {
         return NGX_OK;
     }
@@ -233,7 +237,7 @@ ngx_http_pfs_s3_digests_init(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
 }
 
 
-static EVP_MD_CTX *
+EVP_MD_CTX *
 ngx_http_pfs_s3_digest(ngx_http_request_t *r, const EVP_MD *md)
 {
     EVP_MD_CTX          *mdctx;
@@ -278,7 +282,8 @@ ngx_http_pfs_s3_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
     ctx = ngx_http_get_module_ctx(r, ngx_http_pfs_s3_module);
 
     if (r != r->main || ctx == NULL || ctx->type != NGX_HTTP_PFS_S3_CTX_REQUEST
-        || (ctx->md5 == NULL && ctx->sha256 == NULL && !ctx->aws_chunked))
+        || (ctx->md5 == NULL && ctx->sha256 == NULL && !ctx->aws_chunked
+            && ctx->checksum == NULL))
     {
         return ngx_http_next_request_body_filter(r, in);
     }
@@ -299,7 +304,11 @@ ngx_http_pfs_s3_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
             if ((ctx->md5 && EVP_DigestUpdate(ctx->md5, b->pos, size) != 1)
                 || (ctx->sha256
-                    && EVP_DigestUpdate(ctx->sha256, b->pos, size) != 1))
+                    && EVP_DigestUpdate(ctx->sha256, b->pos, size) != 1)
+                || (ctx->checksum
+                    && ngx_http_pfs_s3_checksum_update(ctx->checksum, b->pos,
+                                                       size)
+                       != NGX_OK))
             {
                 return NGX_HTTP_INTERNAL_SERVER_ERROR;
             }
@@ -311,15 +320,15 @@ ngx_http_pfs_s3_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 
         /* the whole body has arrived: the verdict waits in the context */
 
-        if (ngx_http_pfs_s3_digests_finish(r, ctx) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
         if (ctx->aws_chunked && ctx->digest_failed == NGX_HTTP_PFS_S3_ERR_NONE
             && (ctx->chunk_state != ngx_http_pfs_s3_chunk_done
                 || ctx->body_received != ctx->decoded_length))
         {
             ctx->digest_failed = NGX_HTTP_PFS_S3_ERR_INCOMPLETE_BODY;
+        }
+
+        if (ngx_http_pfs_s3_digests_finish(r, ctx) != NGX_OK) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
 
@@ -628,6 +637,10 @@ ngx_http_pfs_s3_digests_finish(ngx_http_request_t *r,
         {
             ctx->digest_failed = NGX_HTTP_PFS_S3_ERR_SHA256_MISMATCH;
         }
+    }
+
+    if (ngx_http_pfs_s3_checksum_finish(ctx) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     ctx->md5 = NULL;

@@ -638,7 +638,8 @@ ngx_http_pfs_s3_put_body(ngx_http_request_t *r)
     }
 
     if (ctx->digest_failed != NGX_HTTP_PFS_S3_ERR_NONE) {
-        return ngx_http_pfs_s3_send_error(r, ctx->digest_failed, NULL);
+        return ngx_http_pfs_s3_send_error(r, ctx->digest_failed,
+                                          ctx->digest_why);
     }
 
     /* set_commit: the branch, so that the stream is one new commit */

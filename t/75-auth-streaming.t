@@ -1,6 +1,8 @@
 #!/usr/bin/python3
 """Signed aws-chunked uploads (STREAMING-AWS4-HMAC-SHA256-PAYLOAD and its
--TRAILER variant) against pfs_s3_auth static, pfsd with auth tokens.
+-TRAILER variant, and STREAMING-UNSIGNED-PAYLOAD-TRAILER) and the
+x-amz-checksum-* checksums (trailer and header) against pfs_s3_auth
+static, pfsd with auth tokens.
 
 The request itself is signed by botocore's S3SigV4Auth (the seed
 signature); the chunk and trailer signatures are computed here, chained
@@ -146,6 +148,90 @@ def streaming_put(endpoint, path, chunks, secret=SECRET, tamper=None,
     return out
 
 
+def unsigned_trailer_put(endpoint, path, chunks, trailer, announce=None,
+                         secret=SECRET):
+    """PUT path as the AWS SDKs stream an upload: the request signed with
+    STREAMING-UNSIGNED-PAYLOAD-TRAILER, the body aws-chunked without chunk
+    signatures, then the trailer lines ("name:value").  announce: the
+    x-amz-trailer header (default: the trailer's names).  (status, body)"""
+    u = urllib.parse.urlsplit(endpoint)
+    body = b''
+    for c in chunks + [b'']:
+        body += b'%x\r\n' % len(c) + c + b'\r\n'
+    body = body[:-2]
+    for l in trailer:
+        body += l.encode() + b'\r\n'
+    body += b'\r\n'
+    headers = {
+        'Host': u.netloc,
+        'Content-Encoding': 'aws-chunked',
+        'Content-Length': str(len(body)),
+        'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+        'x-amz-decoded-content-length': str(sum(len(c) for c in chunks)),
+        'x-amz-trailer': (announce if announce is not None
+                          else ','.join(l.split(':')[0] for l in trailer)),
+    }
+    return send_signed(endpoint, 'PUT', path, headers, body, secret,
+                       'STREAMING-UNSIGNED-PAYLOAD-TRAILER')
+
+
+def send_signed(endpoint, method, path, headers, body, secret=SECRET,
+                payload='UNSIGNED-PAYLOAD'):
+    """Sends a request signed by botocore with the given payload hash."""
+    u = urllib.parse.urlsplit(endpoint)
+    headers = dict(headers, Host=u.netloc)
+    req = botocore.awsrequest.AWSRequest(method=method, url=endpoint + path,
+                                         headers=headers)
+    creds = botocore.credentials.Credentials(ACCESS, secret)
+    StreamingAuth(payload, creds, 's3', REGION).add_auth(req)
+    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
+    conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+    for k, v in req.headers.items():
+        conn.putheader(k, v)
+    conn.endheaders()
+    for i in range(0, len(body), 16384):
+        conn.send(body[i:i + 16384])
+    r = conn.getresponse()
+    out = (r.status, r.read())
+    conn.close()
+    return out
+
+
+def crc32c(data):
+    """CRC-32C (Castagnoli), bit by bit: small inputs only."""
+    c = 0xffffffff
+    for b in data:
+        c ^= b
+        for _ in range(8):
+            c = (c >> 1) ^ 0x82f63b78 if c & 1 else c >> 1
+    return c ^ 0xffffffff
+
+
+def b64(raw):
+    return base64.b64encode(raw).decode()
+
+
+def checksums(data):
+    """x-amz-checksum-* values of data, by algorithm."""
+    return {
+        'crc32': b64(zlib.crc32(data).to_bytes(4, 'big')),
+        'crc32c': b64(crc32c(data).to_bytes(4, 'big')),
+        'sha1': b64(hashlib.sha1(data).digest()),
+        'sha256': b64(hashlib.sha256(data).digest()),
+    }
+
+
+def message(body):
+    s = body.decode(errors='replace')
+    return (s.split('<Message>', 1)[1].split('</Message>', 1)[0]
+            if '<Message>' in s else s)
+
+
+def open_commits(pfsd, repo_name):
+    return [c for c in pfsd.list_commit(repo_name, all=True)
+            if not c.HasField('finished')]
+
+
 def get(endpoint, path):
     req = botocore.awsrequest.AWSRequest(method='GET', url=endpoint + path)
     creds = botocore.credentials.Credentials(ACCESS, SECRET)
@@ -213,6 +299,8 @@ def run(st):
         tap.eq(pfsd.head('stream'), head, name + ': the branch head did not move')
         tap.eq(len(pfsd.list_commit('stream')), ncommits,
                name + ': no commit was made')
+        tap.eq(open_commits(pfsd, 'stream'), [],
+               name + ': no commit left open in PFS')
     tap.eq(get(ep, '/master.stream/bad.bin')[0], 404,
            'no object from the refused uploads')
 
@@ -233,10 +321,113 @@ def run(st):
            'a trailer with a wrong signature is refused')
     tap.eq(pfsd.head('stream'), head, '... and nothing committed')
 
+    checksum_trailers(ep, pfsd, chunks, whole)
+    checksum_headers(ep, pfsd)
+
     with open(st.nginx_error_log, 'rb') as f:
         log = f.read()
     tap.ok(SECRET.encode() not in log and TOKEN.encode() not in log,
            'neither the secret nor the PFS token is in the error log')
+
+
+def unchanged(pfsd, head, ncommits, name):
+    """Nothing of a refused upload reached PFS."""
+    tap.ok(pfsd.head('stream') == head
+           and len(pfsd.list_commit('stream')) == ncommits
+           and open_commits(pfsd, 'stream') == [],
+           name + ': the branch head did not move, no commit was made or '
+           'left open')
+
+
+def checksum_trailers(ep, pfsd, chunks, whole):
+    """STREAMING-UNSIGNED-PAYLOAD-TRAILER (what the AWS SDKs send): the
+    checksum trailer is verified against the decoded bytes."""
+    sums = checksums(whole)
+    for alg in ('crc32', 'crc32c', 'sha1', 'sha256'):
+        path = '/master.stream/trailer-%s.bin' % alg
+        status, body = unsigned_trailer_put(
+            ep, path, chunks, ['x-amz-checksum-%s:%s' % (alg, sums[alg])])
+        tap.eq(status, 200, 'unsigned-payload trailer with the right %s' % alg)
+        tap.ok(get(ep, path) == (200, whole), '... the object holds the bytes')
+
+    head = pfsd.head('stream')
+    ncommits = len(pfsd.list_commit('stream'))
+    other = checksums(whole[:-1] + b'!')
+    for alg in ('crc32', 'crc32c', 'sha1', 'sha256'):
+        status, body = unsigned_trailer_put(
+            ep, '/master.stream/badsum.bin', chunks,
+            ['x-amz-checksum-%s:%s' % (alg, other[alg])])
+        tap.eq((status, code(body), message(body)),
+               (400, 'BadDigest', 'The %s you specified did not match the '
+                'calculated checksum.' % alg.upper()),
+               'a trailer %s of other bytes: 400 BadDigest' % alg)
+    unchanged(pfsd, head, ncommits, 'wrong checksum trailers')
+
+    status, body = unsigned_trailer_put(ep, '/master.stream/badsum.bin',
+                                        chunks, [],
+                                        announce='x-amz-checksum-crc32')
+    tap.eq((status, code(body)), (400, 'InvalidRequest'),
+           'x-amz-trailer announces a checksum the trailer lacks: '
+           'InvalidRequest')
+    status, body = unsigned_trailer_put(
+        ep, '/master.stream/badsum.bin', chunks,
+        ['x-amz-checksum-crc32:not base64!'])
+    tap.eq((status, code(body)), (400, 'InvalidRequest'),
+           'a checksum trailer that is not base64: InvalidRequest')
+    status, body = unsigned_trailer_put(
+        ep, '/master.stream/badsum.bin', chunks,
+        ['x-amz-checksum-crc32:' + sums['crc32']], secret='not-the-secret')
+    tap.eq((status, code(body)), (403, 'SignatureDoesNotMatch'),
+           'unsigned-payload trailer upload with a wrong secret: '
+           'SignatureDoesNotMatch')
+
+    # the signed-trailer variant: a good signature over a wrong checksum
+    status, body = streaming_put(ep, '/master.stream/badsum.bin', chunks,
+                                 trailer=['x-amz-checksum-sha256:'
+                                          + other['sha256']])
+    tap.eq((status, code(body)), (400, 'BadDigest'),
+           'signed chunks and trailer, the trailer checksum of other '
+           'bytes: BadDigest')
+    unchanged(pfsd, head, ncommits, 'refused trailer uploads')
+    tap.eq(get(ep, '/master.stream/badsum.bin')[0], 404,
+           'no object from the refused uploads')
+
+
+def checksum_headers(ep, pfsd):
+    """x-amz-checksum-* as a request header (botocore over http)."""
+    data = b'checked by header\n' * 1000
+    sums = checksums(data)
+    for alg in ('crc32', 'crc32c', 'sha1', 'sha256'):
+        path = '/master.stream/header-%s.txt' % alg
+        status, body = send_signed(ep, 'PUT', path, {
+            'Content-Length': str(len(data)),
+            'x-amz-checksum-' + alg: sums[alg]}, data)
+        tap.eq(status, 200, 'x-amz-checksum-%s header of the bytes: 200' % alg)
+        tap.ok(get(ep, path) == (200, data), '... stored')
+
+    head = pfsd.head('stream')
+    ncommits = len(pfsd.list_commit('stream'))
+    other = checksums(data + b'x')
+    for alg in ('crc32', 'crc32c', 'sha1', 'sha256'):
+        status, body = send_signed(ep, 'PUT', '/master.stream/hbad.txt', {
+            'Content-Length': str(len(data)),
+            'x-amz-checksum-' + alg: other[alg]}, data)
+        tap.eq((status, code(body)), (400, 'BadDigest'),
+               'x-amz-checksum-%s header of other bytes: 400 BadDigest' % alg)
+    status, body = send_signed(ep, 'PUT', '/master.stream/hbad.txt', {
+        'Content-Length': str(len(data)),
+        'x-amz-checksum-crc32': sums['crc32'],
+        'x-amz-checksum-sha1': sums['sha1']}, data)
+    tap.eq((status, code(body)), (400, 'InvalidRequest'),
+           'two x-amz-checksum headers: InvalidRequest')
+    status, body = send_signed(ep, 'PUT', '/master.stream/hbad.txt', {
+        'Content-Length': str(len(data)),
+        'x-amz-checksum-crc64nvme': 'AAAAAAAAAAA='}, data)
+    tap.eq((status, code(body)), (501, 'NotImplemented'),
+           'x-amz-checksum-crc64nvme: NotImplemented, not stored unchecked')
+    unchanged(pfsd, head, ncommits, 'wrong checksum headers')
+    tap.eq(get(ep, '/master.stream/hbad.txt')[0], 404,
+           'no object from the refused uploads')
 
 
 if __name__ == '__main__':
