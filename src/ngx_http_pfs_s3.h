@@ -317,7 +317,8 @@ typedef struct {
 /* ---------------------------------------------------------------- request */
 
 typedef struct ngx_http_pfs_s3_ctx_s  ngx_http_pfs_s3_ctx_t;
-typedef struct ngx_http_pfs_s3_checksum_s  ngx_http_pfs_s3_checksum_t;
+typedef struct ngx_http_pfs_s3_body_checksum_s
+    ngx_http_pfs_s3_body_checksum_t;
 
 typedef enum {
     ngx_http_pfs_s3_chunk_size = 0,
@@ -364,7 +365,7 @@ struct ngx_http_pfs_s3_ctx_s {
     u_char                             want_sha256[32];
     ngx_http_pfs_s3_err_e              digest_failed;
     const char                        *digest_why;     /* its message */
-    ngx_http_pfs_s3_checksum_t        *checksum;       /* x-amz-checksum-* */
+    ngx_http_pfs_s3_body_checksum_t   *checksum;       /* x-amz-checksum-* */
     off_t                              body_received;
     ngx_http_pfs_s3_body_pt            body_next;
 
@@ -551,8 +552,8 @@ ngx_int_t ngx_http_pfs_s3_inspect_bucket(ngx_http_request_t *r,
 /* x-amz-checksum-* of uploads: ngx_http_pfs_s3_checksum.c */
 ngx_int_t ngx_http_pfs_s3_checksum_init(ngx_http_request_t *r,
     ngx_http_pfs_s3_ctx_t *ctx, ngx_http_pfs_s3_err_e *err, const char **why);
-ngx_int_t ngx_http_pfs_s3_checksum_update(ngx_http_pfs_s3_checksum_t *cs,
-    u_char *p, size_t n);
+ngx_int_t ngx_http_pfs_s3_checksum_update(
+    ngx_http_pfs_s3_body_checksum_t *cs, u_char *p, size_t n);
 ngx_int_t ngx_http_pfs_s3_checksum_finish(ngx_http_pfs_s3_ctx_t *ctx);
 
 /* request header values: ngx_http_pfs_s3_headers.c */

@@ -29,7 +29,7 @@ typedef struct {
 } ngx_http_pfs_s3_checksum_alg_t;
 
 
-struct ngx_http_pfs_s3_checksum_s {
+struct ngx_http_pfs_s3_body_checksum_s {
     ngx_http_pfs_s3_checksum_alg_t  *alg;
     const uint32_t                  *table;
     uint32_t                         crc;
@@ -43,12 +43,13 @@ struct ngx_http_pfs_s3_checksum_s {
 static ngx_http_pfs_s3_checksum_alg_t *ngx_http_pfs_s3_checksum_alg(
     u_char *name, size_t len);
 static ngx_int_t ngx_http_pfs_s3_checksum_found(
-    ngx_http_pfs_s3_checksum_alg_t **found, ngx_http_pfs_s3_checksum_alg_t *alg,
-    ngx_http_pfs_s3_err_e *err, const char **why);
+    ngx_http_pfs_s3_checksum_alg_t **found,
+    ngx_http_pfs_s3_checksum_alg_t *alg, ngx_http_pfs_s3_err_e *err,
+    const char **why);
 static ngx_int_t ngx_http_pfs_s3_checksum_decode(
-    ngx_http_pfs_s3_checksum_t *cs, ngx_str_t *value);
+    ngx_http_pfs_s3_body_checksum_t *cs, ngx_str_t *value);
 static ngx_int_t ngx_http_pfs_s3_checksum_trailer(ngx_http_pfs_s3_ctx_t *ctx,
-    ngx_http_pfs_s3_checksum_t *cs);
+    ngx_http_pfs_s3_body_checksum_t *cs);
 
 
 static ngx_http_pfs_s3_checksum_alg_t  ngx_http_pfs_s3_checksum_algs[] = {
@@ -217,8 +218,8 @@ ngx_http_pfs_s3_checksum_init(ngx_http_request_t *r,
     ngx_uint_t                       i, trailer;
     ngx_list_part_t                 *part;
     ngx_table_elt_t                 *h;
-    ngx_http_pfs_s3_checksum_t      *cs;
-    ngx_http_pfs_s3_checksum_alg_t  *alg, *found;
+    ngx_http_pfs_s3_checksum_alg_t   *alg, *found;
+    ngx_http_pfs_s3_body_checksum_t  *cs;
 
     found = NULL;
     value = NULL;
@@ -321,7 +322,7 @@ ngx_http_pfs_s3_checksum_init(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    cs = ngx_pcalloc(r->pool, sizeof(ngx_http_pfs_s3_checksum_t));
+    cs = ngx_pcalloc(r->pool, sizeof(ngx_http_pfs_s3_body_checksum_t));
     if (cs == NULL) {
         *err = NGX_HTTP_PFS_S3_ERR_INTERNAL;
         return NGX_ERROR;
@@ -393,12 +394,13 @@ ngx_http_pfs_s3_checksum_found(ngx_http_pfs_s3_checksum_alg_t **found,
 
 
 static ngx_int_t
-ngx_http_pfs_s3_checksum_decode(ngx_http_pfs_s3_checksum_t *cs,
+ngx_http_pfs_s3_checksum_decode(ngx_http_pfs_s3_body_checksum_t *cs,
     ngx_str_t *value)
 {
     ngx_str_t  dst;
 
-    if (value == NULL || value->len != ngx_base64_encoded_length(cs->alg->size))
+    if (value == NULL
+        || value->len != ngx_base64_encoded_length(cs->alg->size))
     {
         return NGX_ERROR;
     }
@@ -416,8 +418,8 @@ ngx_http_pfs_s3_checksum_decode(ngx_http_pfs_s3_checksum_t *cs,
 /* decoded body bytes, as they arrive */
 
 ngx_int_t
-ngx_http_pfs_s3_checksum_update(ngx_http_pfs_s3_checksum_t *cs, u_char *p,
-    size_t n)
+ngx_http_pfs_s3_checksum_update(ngx_http_pfs_s3_body_checksum_t *cs,
+    u_char *p, size_t n)
 {
     uint32_t         c;
     u_char          *last;
@@ -451,7 +453,7 @@ ngx_http_pfs_s3_checksum_finish(ngx_http_pfs_s3_ctx_t *ctx)
 {
     u_char                       got[EVP_MAX_MD_SIZE];
     uint32_t                     c;
-    ngx_http_pfs_s3_checksum_t  *cs;
+    ngx_http_pfs_s3_body_checksum_t  *cs;
 
     cs = ctx->checksum;
 
@@ -501,7 +503,7 @@ ngx_http_pfs_s3_checksum_finish(ngx_http_pfs_s3_ctx_t *ctx)
 
 static ngx_int_t
 ngx_http_pfs_s3_checksum_trailer(ngx_http_pfs_s3_ctx_t *ctx,
-    ngx_http_pfs_s3_checksum_t *cs)
+    ngx_http_pfs_s3_body_checksum_t *cs)
 {
     u_char     *p, *last, *eol, *colon;
     size_t      len;
