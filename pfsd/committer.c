@@ -40,15 +40,16 @@ pfsd_committer_cancel_waiters(pfsd_committer_t *c)
 static void
 pfsd_committer_run_waiters(pfsd_committer_t *c)
 {
-    pfsd_waiter_t **pp, *w;
+    pfsd_waiter_t **pp, *w, *next;
     pfsd_status_t st;
 
     if (c->waiters == NULL || !pfsd_db_begin(c->db, &st)) {
         return;
     }
     for (pp = &c->waiters; (w = *pp) != NULL;) {
+        next = w->next;             /* a check that is done frees w */
         if (w->check(w, c->db)) {
-            *pp = w->next;
+            *pp = next;
         } else {
             pp = &w->next;
         }
