@@ -16,7 +16,8 @@ import time
 from pfsd_client import (ROOT, MiB, add_file, set_commit, pfsd_pid, rss_bytes,  # noqa: F401
                          wait_serving)
 
-PFSD_BIN = os.path.join(ROOT, 'build', 'pfsd')
+# PFSD_BIN: another build of pfsd (scripts/test-sanitized-pfsd)
+PFSD_BIN = os.environ.get('PFSD_BIN') or os.path.join(ROOT, 'build', 'pfsd')
 
 
 def free_port():

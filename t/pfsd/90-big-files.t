@@ -21,7 +21,10 @@ from pfsd_robust import *  # noqa: E402,F401,F403
 S = Sections(tap)
 GiB = 1 << 30
 SIZE = 2 * GiB + MiB + 12345          # offsets past 2^31 too
-LIMIT = 64 * MiB
+# Under AddressSanitizer (scripts/test-sanitized-pfsd) freed buffers sit
+# in its quarantine and per-size caches for a while: a looser bound, still
+# far below what keeping any part of the 2 GiB would take.
+LIMIT = (160 if os.environ.get('PFS_S3_SANITIZED') else 64) * MiB
 DATA = Data(SIZE, seed=90)
 state = {}
 
@@ -42,7 +45,8 @@ def upload(c, st):
     dt = time.time() - t0
     peak = sampler.stop()
     tap.diag('upload of 2 GiB: %.1fs, VmRSS %.1f -> peak %.1f MiB' % (dt, base / MiB, peak / MiB))
-    tap.ok(peak - base < LIMIT, 'uploading 2 GiB: pfsd VmRSS grew %.1f MiB (< 64 MiB)' % ((peak - base) / MiB))
+    tap.ok(peak - base < LIMIT, 'uploading 2 GiB: pfsd VmRSS grew %.1f MiB (< %d MiB)'
+           % ((peak - base) / MiB, LIMIT / MiB))
     fi = c.inspect_file('big', 'master', '/two-gib')
     tap.eq(fi.size_bytes, SIZE, 'InspectFile: size_bytes = 2 GiB + 1 MiB + 12345')
     state['md5'] = DATA.md5()
@@ -77,8 +81,8 @@ def read_whole(c, st):
     tap.eq(n, SIZE, 'GetFile streams all of it')
     tap.eq(h.digest(), state['md5'], '... exactly the uploaded bytes')
     tap.ok(peak - base < LIMIT,
-           'GetFile of 2 GiB with a 2 s reader stall: pfsd VmRSS grew %.1f MiB (< 64 MiB)'
-           % ((peak - base) / MiB))
+           'GetFile of 2 GiB with a 2 s reader stall: pfsd VmRSS grew %.1f MiB (< %d MiB)'
+           % ((peak - base) / MiB, LIMIT / MiB))
     tap.ok(biggest <= 20 * MiB, 'no GetFile message exceeds 20 MiB (largest %.1f MiB)' % (biggest / MiB))
 
 
