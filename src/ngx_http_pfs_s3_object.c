@@ -611,26 +611,47 @@ ngx_http_pfs_s3_put_inspected(ngx_http_request_t *r,
 }
 
 
-/*
- * The whole body has arrived and is verified: one ModifyFile stream
- * replaces the file in a commit of its own on the branch.
- */
-
 static ngx_int_t
 ngx_http_pfs_s3_put_body(ngx_http_request_t *r)
 {
+    ngx_http_pfs_s3_ctx_t     *ctx;
+    ngx_http_pfs_s3_object_t  *obj;
+
+    ctx = ngx_http_pfs_s3_get_ctx(r);
+    obj = ctx->op_data;
+
+    /* set_commit: the branch, so that the stream is one new commit */
+
+    obj->ref.commit.id = "";
+
+    return ngx_http_pfs_s3_write_body(r, &obj->ref.commit,
+                                      obj->ref.file.path,
+                                      ngx_http_pfs_s3_put_modified, obj);
+}
+
+
+/*
+ * The whole body has arrived: once its digests are verified, one ModifyFile
+ * stream replaces the file at "path" in "commit" (a branch: a commit of its
+ * own) with the body, read in pieces from where nginx keeps it.  Shared by
+ * PutObject and UploadPart.
+ */
+
+ngx_int_t
+ngx_http_pfs_s3_write_body(ngx_http_request_t *r, PfsV2__Commit *commit,
+    char *path, ngx_http_pfs_s3_done_pt done, void *data)
+{
+    ngx_str_t                     spath;
     ngx_uint_t                    empty;
     ngx_chain_t                  *body, **ll;
     ngx_http_pfs_s3_ctx_t        *ctx;
     ngx_http_pfs_s3_call_t       *call;
-    ngx_http_pfs_s3_object_t     *obj;
     ngx_http_pfs_s3_loc_conf_t   *plcf;
     PfsV2__AddFile                add = PFS_V2__ADD_FILE__INIT;
     PfsV2__DeleteFile             del = PFS_V2__DELETE_FILE__INIT;
     PfsV2__ModifyFileRequest      req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
 
     ctx = ngx_http_pfs_s3_get_ctx(r);
-    obj = ctx->op_data;
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_pfs_s3_module);
 
     if (ngx_http_pfs_s3_digests_finish(r, ctx) != NGX_OK) {
@@ -642,12 +663,8 @@ ngx_http_pfs_s3_put_body(ngx_http_request_t *r)
                                           ctx->digest_why);
     }
 
-    /* set_commit: the branch, so that the stream is one new commit */
-
-    obj->ref.commit.id = "";
-
     req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_SET_COMMIT;
-    req.set_commit = &obj->ref.commit;
+    req.set_commit = commit;
 
     body = ngx_http_pfs_s3_frame(r->pool, &req.base);
     if (body == NULL) {
@@ -663,26 +680,27 @@ ngx_http_pfs_s3_put_body(ngx_http_request_t *r)
      * path does nothing.
      */
 
-    {
-        del.path = obj->ref.file.path;
+    del.path = path;
 
-        req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_DELETE_FILE;
-        req.delete_file = &del;
+    req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_DELETE_FILE;
+    req.delete_file = &del;
 
-        *ll = ngx_http_pfs_s3_frame(r->pool, &req.base);
-        if (*ll == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        ll = &(*ll)->next;
+    *ll = ngx_http_pfs_s3_frame(r->pool, &req.base);
+    if (*ll == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    *ll = ngx_http_pfs_s3_body_slices(r, &ctx->path, plcf->piece_size, &empty);
+    ll = &(*ll)->next;
+
+    spath.data = (u_char *) path;
+    spath.len = ngx_strlen(path);
+
+    *ll = ngx_http_pfs_s3_body_slices(r, &spath, plcf->piece_size, &empty);
 
     if (empty) {
         /* an empty object is one add_file without a source */
 
-        add.path = obj->ref.file.path;
+        add.path = path;
 
         req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_ADD_FILE;
         req.add_file = &add;
@@ -696,12 +714,12 @@ ngx_http_pfs_s3_put_body(ngx_http_request_t *r)
 
     call = ngx_http_pfs_s3_call_create(r, "/pfs_v2.API/ModifyFile",
                                        &google__protobuf__empty__descriptor,
-                                       ngx_http_pfs_s3_put_modified);
+                                       done);
     if (call == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    call->data = obj;
+    call->data = data;
 
     if (ngx_http_pfs_s3_call_start(r, call, body) != NGX_DONE) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;

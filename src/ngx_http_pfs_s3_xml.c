@@ -546,6 +546,72 @@ ngx_http_pfs_s3_xml_parse_delete(ngx_http_request_t *r, u_char *data,
 }
 
 
+/*
+ * CompleteMultipartUpload: the PartNumber and ETag of each Part, in the
+ * document's order (the caller checks them).  NGX_DECLINED when the
+ * document is malformed, has no Part, or a Part lacks either field.
+ */
+
+ngx_int_t
+ngx_http_pfs_s3_xml_parse_parts(ngx_http_request_t *r, u_char *data,
+    size_t len, ngx_array_t *parts)
+{
+    ngx_int_t                    rc;
+    xmlNodePtr                   node, field;
+    ngx_uint_t                   error;
+    ngx_http_pfs_s3_xml_part_t  *part;
+
+    node = ngx_http_pfs_s3_xml_read(r, data, len, "CompleteMultipartUpload",
+                                    &error);
+    if (node == NULL) {
+        return error ? NGX_ERROR : NGX_DECLINED;
+    }
+
+    for (node = node->children; node; node = node->next) {
+
+        if (node->type != XML_ELEMENT_NODE
+            || xmlStrcmp(node->name, BAD_CAST "Part") != 0)
+        {
+            continue;
+        }
+
+        part = ngx_array_push(parts);
+        if (part == NULL) {
+            return NGX_ERROR;
+        }
+
+        ngx_memzero(part, sizeof(ngx_http_pfs_s3_xml_part_t));
+
+        for (field = node->children; field; field = field->next) {
+
+            if (field->type != XML_ELEMENT_NODE) {
+                continue;
+            }
+
+            if (xmlStrcmp(field->name, BAD_CAST "PartNumber") == 0) {
+                rc = ngx_http_pfs_s3_xml_node_text(r, field, &part->number);
+
+            } else if (xmlStrcmp(field->name, BAD_CAST "ETag") == 0) {
+                rc = ngx_http_pfs_s3_xml_node_text(r, field, &part->etag);
+
+            } else {
+                continue;   /* checksums: not kept by PFS */
+            }
+
+            if (rc != NGX_OK) {
+                return NGX_ERROR;
+            }
+        }
+
+        if (part->number.data == NULL || part->etag.data == NULL) {
+            return NGX_DECLINED;
+        }
+    }
+
+    return parts->nelts ? NGX_OK : NGX_DECLINED;
+}
+
+
 static void
 ngx_http_pfs_s3_xml_doc_cleanup(void *data)
 {
