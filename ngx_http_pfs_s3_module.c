@@ -312,6 +312,14 @@ ngx_http_pfs_s3_dispatch(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
     case NGX_HTTP_PFS_S3_OP_DELETE_OBJECTS:
         return ngx_http_pfs_s3_delete_objects(r);
 
+    case NGX_HTTP_PFS_S3_OP_CREATE_MULTIPART_UPLOAD:
+    case NGX_HTTP_PFS_S3_OP_UPLOAD_PART:
+    case NGX_HTTP_PFS_S3_OP_COMPLETE_MULTIPART_UPLOAD:
+    case NGX_HTTP_PFS_S3_OP_ABORT_MULTIPART_UPLOAD:
+    case NGX_HTTP_PFS_S3_OP_LIST_PARTS:
+    case NGX_HTTP_PFS_S3_OP_LIST_MULTIPART_UPLOADS:
+        return ngx_http_pfs_s3_multipart(r);
+
     default:
         return ngx_http_pfs_s3_send_error(r,
                                            NGX_HTTP_PFS_S3_ERR_NOT_IMPLEMENTED,

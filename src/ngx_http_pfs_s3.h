@@ -33,6 +33,9 @@
 #define NGX_HTTP_PFS_S3_MAX_KEYS       1000
 #define NGX_HTTP_PFS_S3_MAX_TRAILER    1024
 
+/* multipart uploads live in this PFS repo (project default, branch master) */
+#define NGX_HTTP_PFS_S3_MULTIPART_REPO  "_s3gateway_multipart_"
+
 /* gRPC status codes used by name */
 #define NGX_HTTP_PFS_S3_GRPC_OK                   0
 #define NGX_HTTP_PFS_S3_GRPC_UNKNOWN              2
@@ -68,6 +71,13 @@ typedef enum {
     NGX_HTTP_PFS_S3_OP_COPY_OBJECT,
     NGX_HTTP_PFS_S3_OP_DELETE_OBJECTS,
     NGX_HTTP_PFS_S3_OP_LIST_OBJECT_VERSIONS,
+    NGX_HTTP_PFS_S3_OP_CREATE_MULTIPART_UPLOAD,
+    NGX_HTTP_PFS_S3_OP_UPLOAD_PART,
+    NGX_HTTP_PFS_S3_OP_UPLOAD_PART_COPY,
+    NGX_HTTP_PFS_S3_OP_COMPLETE_MULTIPART_UPLOAD,
+    NGX_HTTP_PFS_S3_OP_ABORT_MULTIPART_UPLOAD,
+    NGX_HTTP_PFS_S3_OP_LIST_PARTS,
+    NGX_HTTP_PFS_S3_OP_LIST_MULTIPART_UPLOADS,
     NGX_HTTP_PFS_S3_OP_UNSUPPORTED      /* name in ctx->op_name */
 } ngx_http_pfs_s3_op_e;
 
@@ -80,6 +90,7 @@ typedef enum {
     NGX_HTTP_PFS_S3_ERR_BUCKET_ALREADY_OWNED,
     NGX_HTTP_PFS_S3_ERR_BUCKET_NOT_EMPTY,
     NGX_HTTP_PFS_S3_ERR_ENTITY_TOO_LARGE,
+    NGX_HTTP_PFS_S3_ERR_ENTITY_TOO_SMALL,
     NGX_HTTP_PFS_S3_ERR_INCOMPLETE_BODY,
     NGX_HTTP_PFS_S3_ERR_INTERNAL,
     NGX_HTTP_PFS_S3_ERR_INVALID_ARGUMENT,
@@ -89,6 +100,8 @@ typedef enum {
     NGX_HTTP_PFS_S3_ERR_INVALID_DIGEST,
     NGX_HTTP_PFS_S3_ERR_INVALID_FILE_PATH,
     NGX_HTTP_PFS_S3_ERR_INVALID_LOCATION,
+    NGX_HTTP_PFS_S3_ERR_INVALID_PART,
+    NGX_HTTP_PFS_S3_ERR_INVALID_PART_ORDER,
     NGX_HTTP_PFS_S3_ERR_INVALID_RANGE,
     NGX_HTTP_PFS_S3_ERR_INVALID_REQUEST,
     NGX_HTTP_PFS_S3_ERR_INVALID_URI,
@@ -98,6 +111,7 @@ typedef enum {
     NGX_HTTP_PFS_S3_ERR_MISSING_CONTENT_LENGTH,
     NGX_HTTP_PFS_S3_ERR_NO_SUCH_BUCKET,
     NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY,
+    NGX_HTTP_PFS_S3_ERR_NO_SUCH_UPLOAD,
     NGX_HTTP_PFS_S3_ERR_NO_SUCH_VERSION,
     NGX_HTTP_PFS_S3_ERR_NOT_IMPLEMENTED,
     NGX_HTTP_PFS_S3_ERR_NOT_MODIFIED,
@@ -507,6 +521,15 @@ ngx_int_t ngx_http_pfs_s3_xml_parse_delete(ngx_http_request_t *r,
     u_char *data, size_t len, ngx_uint_t max, ngx_array_t *objects,
     ngx_uint_t *quiet);
 
+/* a Part of a CompleteMultipartUpload document, as written */
+typedef struct {
+    ngx_str_t                  number;
+    ngx_str_t                  etag;
+} ngx_http_pfs_s3_xml_part_t;
+
+ngx_int_t ngx_http_pfs_s3_xml_parse_parts(ngx_http_request_t *r,
+    u_char *data, size_t len, ngx_array_t *parts);
+
 /* response helpers: ngx_http_pfs_s3_response.c */
 ngx_table_elt_t *ngx_http_pfs_s3_header(ngx_http_request_t *r,
     const char *name);
@@ -555,6 +578,13 @@ ngx_int_t ngx_http_pfs_s3_checksum_init(ngx_http_request_t *r,
 ngx_int_t ngx_http_pfs_s3_checksum_update(
     ngx_http_pfs_s3_body_checksum_t *cs, u_char *p, size_t n);
 ngx_int_t ngx_http_pfs_s3_checksum_finish(ngx_http_pfs_s3_ctx_t *ctx);
+
+ngx_int_t ngx_http_pfs_s3_write_body(ngx_http_request_t *r,
+    PfsV2__Commit *commit, char *path, ngx_http_pfs_s3_done_pt done,
+    void *data);
+
+/* multipart uploads: ngx_http_pfs_s3_multipart.c */
+ngx_int_t ngx_http_pfs_s3_multipart(ngx_http_request_t *r);
 
 /* request header values: ngx_http_pfs_s3_headers.c */
 ngx_int_t ngx_http_pfs_s3_parse_range(ngx_str_t *value, off_t size,

@@ -11,7 +11,6 @@
 
 #define NGX_HTTP_PFS_S3_OWNER_ID  "00000000000000000000000000000000"
 #define NGX_HTTP_PFS_S3_OWNER     "pachyderm"
-#define NGX_HTTP_PFS_S3_MULTIPART_REPO  "_s3gateway_multipart_"
 
 
 typedef struct {

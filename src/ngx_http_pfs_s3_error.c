@@ -35,6 +35,11 @@ static const ngx_http_pfs_s3_error_t  ngx_http_pfs_s3_errors[] = {
                         "Your proposed upload exceeds the maximum allowed "
                         "object size."),
 
+    ngx_http_pfs_s3_err("EntityTooSmall", NGX_HTTP_BAD_REQUEST,
+                        "Your proposed upload is smaller than the minimum "
+                        "allowed object size: every part but the last must "
+                        "be at least 5 MiB."),
+
     ngx_http_pfs_s3_err("IncompleteBody", NGX_HTTP_BAD_REQUEST,
                         "You did not provide the number of bytes specified "
                         "by the Content-Length HTTP header."),
@@ -66,6 +71,14 @@ static const ngx_http_pfs_s3_error_t  ngx_http_pfs_s3_errors[] = {
     ngx_http_pfs_s3_err("InvalidLocationConstraint", NGX_HTTP_BAD_REQUEST,
                         "The specified location constraint is not valid."),
 
+    ngx_http_pfs_s3_err("InvalidPart", NGX_HTTP_BAD_REQUEST,
+                        "One or more of the specified parts could not be "
+                        "found, or its ETag does not match."),
+
+    ngx_http_pfs_s3_err("InvalidPartOrder", NGX_HTTP_BAD_REQUEST,
+                        "The list of parts was not in ascending order of "
+                        "part number."),
+
     ngx_http_pfs_s3_err("InvalidRange", NGX_HTTP_RANGE_NOT_SATISFIABLE,
                         "The requested range is not satisfiable"),
 
@@ -94,6 +107,11 @@ static const ngx_http_pfs_s3_error_t  ngx_http_pfs_s3_errors[] = {
 
     ngx_http_pfs_s3_err("NoSuchKey", NGX_HTTP_NOT_FOUND,
                         "The specified key does not exist."),
+
+    ngx_http_pfs_s3_err("NoSuchUpload", NGX_HTTP_NOT_FOUND,
+                        "The specified upload does not exist: the upload id "
+                        "may be invalid, or the upload may have been "
+                        "aborted or completed."),
 
     ngx_http_pfs_s3_err("NoSuchVersion", NGX_HTTP_NOT_FOUND,
                         "The specified version does not exist."),

@@ -26,6 +26,8 @@ static ngx_int_t ngx_http_pfs_s3_parse_args(ngx_http_request_t *r,
     ngx_http_pfs_s3_ctx_t *ctx);
 static ngx_int_t ngx_http_pfs_s3_route(ngx_http_request_t *r,
     ngx_http_pfs_s3_ctx_t *ctx);
+static ngx_http_pfs_s3_op_e ngx_http_pfs_s3_route_multipart(
+    ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx, ngx_uint_t level);
 static ngx_int_t ngx_http_pfs_s3_check_object_key(ngx_http_request_t *r,
     ngx_http_pfs_s3_ctx_t *ctx);
 static ngx_int_t ngx_http_pfs_s3_set_resource(ngx_http_request_t *r,
@@ -51,6 +53,13 @@ const ngx_str_t  ngx_http_pfs_s3_op_names[] = {
     ngx_string("CopyObject"),
     ngx_string("DeleteObjects"),
     ngx_string("ListObjectVersions"),
+    ngx_string("CreateMultipartUpload"),
+    ngx_string("UploadPart"),
+    ngx_string("UploadPartCopy"),
+    ngx_string("CompleteMultipartUpload"),
+    ngx_string("AbortMultipartUpload"),
+    ngx_string("ListParts"),
+    ngx_string("ListMultipartUploads"),
     ngx_null_string
 };
 
@@ -66,12 +75,6 @@ const ngx_str_t  ngx_http_pfs_s3_op_names[] = {
 
 static ngx_http_pfs_s3_subresource_t  ngx_http_pfs_s3_subresources[] = {
 
-    { "uploads", B, NGX_HTTP_GET, "ListMultipartUploads" },
-    { "uploads", O, NGX_HTTP_POST, "CreateMultipartUpload" },
-    { "uploadId", O, NGX_HTTP_GET, "ListParts" },
-    { "uploadId", O, NGX_HTTP_PUT, "UploadPart" },
-    { "uploadId", O, NGX_HTTP_POST, "CompleteMultipartUpload" },
-    { "uploadId", O, NGX_HTTP_DELETE, "AbortMultipartUpload" },
     { "versions", B, NGX_HTTP_GET, "ListObjectVersions" },
 
     { "acl", B, NGX_HTTP_GET, "GetBucketAcl" },
@@ -513,6 +516,13 @@ ngx_http_pfs_s3_route(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
 
     level = ctx->has_key ? NGX_HTTP_PFS_S3_OBJECT : NGX_HTTP_PFS_S3_BUCKET;
 
+    ctx->op = ngx_http_pfs_s3_route_multipart(r, ctx, level);
+
+    if (ctx->op != NGX_HTTP_PFS_S3_OP_NONE) {
+        ctx->op_name = ngx_http_pfs_s3_op_names[ctx->op];
+        return NGX_OK;
+    }
+
     for (sub = ngx_http_pfs_s3_subresources; sub->name; sub++) {
         if ((sub->level & level) && (sub->method & method)
             && ngx_http_pfs_s3_arg(ctx, sub->name, NULL) == NGX_OK)
@@ -633,6 +643,55 @@ ngx_http_pfs_s3_route(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
 }
 
 
+/* ?uploads and ?uploadId select the multipart operations */
+
+static ngx_http_pfs_s3_op_e
+ngx_http_pfs_s3_route_multipart(ngx_http_request_t *r,
+    ngx_http_pfs_s3_ctx_t *ctx, ngx_uint_t level)
+{
+    if (level == NGX_HTTP_PFS_S3_BUCKET) {
+        if (r->method == NGX_HTTP_GET
+            && ngx_http_pfs_s3_arg(ctx, "uploads", NULL) == NGX_OK)
+        {
+            return NGX_HTTP_PFS_S3_OP_LIST_MULTIPART_UPLOADS;
+        }
+
+        return NGX_HTTP_PFS_S3_OP_NONE;
+    }
+
+    if (ngx_http_pfs_s3_arg(ctx, "uploadId", NULL) == NGX_OK) {
+
+        switch (r->method) {
+
+        case NGX_HTTP_GET:
+            return NGX_HTTP_PFS_S3_OP_LIST_PARTS;
+
+        case NGX_HTTP_PUT:
+            return ngx_http_pfs_s3_header(r, "x-amz-copy-source")
+                   ? NGX_HTTP_PFS_S3_OP_UPLOAD_PART_COPY
+                   : NGX_HTTP_PFS_S3_OP_UPLOAD_PART;
+
+        case NGX_HTTP_POST:
+            return NGX_HTTP_PFS_S3_OP_COMPLETE_MULTIPART_UPLOAD;
+
+        case NGX_HTTP_DELETE:
+            return NGX_HTTP_PFS_S3_OP_ABORT_MULTIPART_UPLOAD;
+
+        default:
+            return NGX_HTTP_PFS_S3_OP_NONE;
+        }
+    }
+
+    if (r->method == NGX_HTTP_POST
+        && ngx_http_pfs_s3_arg(ctx, "uploads", NULL) == NGX_OK)
+    {
+        return NGX_HTTP_PFS_S3_OP_CREATE_MULTIPART_UPLOAD;
+    }
+
+    return NGX_HTTP_PFS_S3_OP_NONE;
+}
+
+
 /*
  * Keys: S3's own limits first (length, UTF-8, NUL), then what PFS can store.
  * A key PFS cannot store cannot exist: reads answer NoSuchKey without asking
@@ -681,7 +740,17 @@ ngx_http_pfs_s3_check_object_key(ngx_http_request_t *r,
 
     case NGX_HTTP_PFS_S3_OP_PUT_OBJECT:
     case NGX_HTTP_PFS_S3_OP_COPY_OBJECT:
+    case NGX_HTTP_PFS_S3_OP_CREATE_MULTIPART_UPLOAD:
         return ngx_http_pfs_s3_answer(r, err, why);
+
+    case NGX_HTTP_PFS_S3_OP_UPLOAD_PART:
+    case NGX_HTTP_PFS_S3_OP_UPLOAD_PART_COPY:
+    case NGX_HTTP_PFS_S3_OP_COMPLETE_MULTIPART_UPLOAD:
+    case NGX_HTTP_PFS_S3_OP_ABORT_MULTIPART_UPLOAD:
+    case NGX_HTTP_PFS_S3_OP_LIST_PARTS:
+        /* no upload of such a key can have begun */
+        return ngx_http_pfs_s3_answer(r, NGX_HTTP_PFS_S3_ERR_NO_SUCH_UPLOAD,
+                                      NULL);
 
     case NGX_HTTP_PFS_S3_OP_DELETE_OBJECT:
         return ngx_http_pfs_s3_answer(r, NGX_HTTP_PFS_S3_ERR_NONE, NULL);

@@ -47,12 +47,6 @@ my @unsupported = (
     [ GET => '/b?policy', 'GetBucketPolicy' ],
     [ DELETE => '/b?cors', 'DeleteBucketCors' ],
     [ PUT => '/b?lifecycle', 'PutBucketLifecycleConfiguration' ],
-    [ GET => '/b?uploads', 'ListMultipartUploads' ],
-    [ POST => '/b/k?uploads', 'CreateMultipartUpload' ],
-    [ PUT => '/b/k?partNumber=1&uploadId=abc', 'UploadPart' ],
-    [ POST => '/b/k?uploadId=abc', 'CompleteMultipartUpload' ],
-    [ DELETE => '/b/k?uploadId=abc', 'AbortMultipartUpload' ],
-    [ GET => '/b/k?uploadId=abc', 'ListParts' ],
     [ PUT => '/b/k?tagging', 'PutObjectTagging' ],
     [ GET => '/b/k?tagging', 'GetObjectTagging' ],
     [ POST => '/b/k?restore', 'RestoreObject' ],
@@ -69,6 +63,22 @@ for my $u (@unsupported) {
     is $res->{status}, 501, "$method $path: 501";
     is code_of($res), 'NotImplemented', '  NotImplemented';
     ok wait_until(sub { last_log() =~ /"\Q$method $path\E HTTP\/1.1" 501 .*op=\Q$op\E /}),
+        "  logged as $op" or diag last_log();
+}
+
+# multipart uploads are routed to their operations (t/33-multipart.t)
+
+for my $u ([ GET => '/b?uploads', 'ListMultipartUploads' ],
+           [ POST => '/b/k?uploads', 'CreateMultipartUpload' ],
+           [ PUT => '/b/k?partNumber=1&uploadId=abc', 'UploadPart' ],
+           [ POST => '/b/k?uploadId=abc', 'CompleteMultipartUpload' ],
+           [ DELETE => '/b/k?uploadId=abc', 'AbortMultipartUpload' ],
+           [ GET => '/b/k?uploadId=abc', 'ListParts' ])
+{
+    my ($method, $path, $op) = @$u;
+    my $res = s3($s, $method => $path, body => 'x');
+    isnt $res->{status}, 501, "$method $path: implemented";
+    ok wait_until(sub { last_log() =~ /"\Q$method $path\E HTTP\/1.1" \d+ .*op=\Q$op\E /}),
         "  logged as $op" or diag last_log();
 }
 

@@ -74,7 +74,6 @@ for my $m (qw(PATCH OPTIONS PROPFIND MKCOL)) {
 # ---------------------------------------------------------------- sub-resources
 
 my @bucket_unsupported = (
-    [GET => 'uploads'],
     [GET => 'acl'], [PUT => 'acl'], [GET => 'policy'], [PUT => 'policy'],
     [DELETE => 'policy'], [GET => 'cors'], [PUT => 'cors'],
     [GET => 'lifecycle'], [PUT => 'lifecycle'], [GET => 'tagging'],
@@ -94,8 +93,7 @@ for my $c (@bucket_unsupported) {
 }
 
 my @object_unsupported = (
-    [POST => 'uploads'], [GET => 'uploadId=abc'], [PUT => 'partNumber=1&uploadId=abc'],
-    [POST => 'uploadId=abc'], [DELETE => 'uploadId=abc'], [GET => 'acl'],
+    [GET => 'acl'],
     [PUT => 'acl'], [GET => 'tagging'], [PUT => 'tagging'], [DELETE => 'tagging'],
     [GET => 'retention'], [PUT => 'retention'], [GET => 'legal-hold'],
     [GET => 'torrent'], [GET => 'attributes'], [POST => 'restore'],
