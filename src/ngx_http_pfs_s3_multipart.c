@@ -1041,7 +1041,8 @@ ngx_http_pfs_s3_complete_body(ngx_http_request_t *r)
     }
 
     if (ctx->digest_failed != NGX_HTTP_PFS_S3_ERR_NONE) {
-        return ngx_http_pfs_s3_send_error(r, ctx->digest_failed, NULL);
+        return ngx_http_pfs_s3_send_error(r, ctx->digest_failed,
+                                          ctx->digest_why);
     }
 
     rc = ngx_http_pfs_s3_read_small_body(r,
