@@ -281,7 +281,8 @@ struct ngx_http_pfs_s3_call_s {
 
     /* GetFile: message bytes go to the client, raw_limit of them */
     off_t                              raw_limit;
-    off_t                              raw_sent;
+    off_t                              raw_sent;     /* taken, incl. held */
+    u_char                             raw_last;     /* the held byte */
 
     ngx_http_pfs_s3_decoder_t          dec;
 
@@ -295,6 +296,7 @@ struct ngx_http_pfs_s3_call_s {
 
     unsigned                           raw:1;
     unsigned                           raw_cut:1;   /* stop at raw_limit */
+    unsigned                           raw_held:1;  /* raw_last waits */
     unsigned                           cut:1;       /* we stopped reading */
     unsigned                           bad:1;       /* undecodable answer */
     unsigned                           completed:1;

@@ -478,6 +478,22 @@ ngx_http_pfs_s3_raw_bytes(ngx_http_request_t *sr, ngx_http_pfs_s3_call_t *call,
         n = (size_t) (call->raw_limit - call->raw_sent);
     }
 
+    if (n && !call->raw_cut && call->raw_sent + (off_t) n == call->raw_limit) {
+
+        /*
+         * The last byte of a read to the end of the file waits for the
+         * call's status (ngx_http_pfs_s3_get_file_done sends it): a client
+         * that had every byte could close or reset the stream at once,
+         * before the trailers say whether the file was read whole, and a
+         * failed read would look complete to it.
+         */
+
+        call->raw_last = p[n - 1];
+        call->raw_held = 1;
+        call->raw_sent++;
+        n--;
+    }
+
     if (n) {
         cl = ngx_chain_get_free_buf(sr->pool, &call->dec.free);
         if (cl == NULL) {

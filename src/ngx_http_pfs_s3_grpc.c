@@ -349,9 +349,18 @@ ngx_http_pfs_s3_call_finished(ngx_http_request_t *sr, void *data, ngx_int_t rc)
             || (call->raw_limit >= 0 && call->raw_sent < call->raw_limit)))
     {
         /*
-         * Object bytes were sent and the object is incomplete: the client
-         * connection must break, never end like a complete response.
+         * Object bytes were sent and the object is incomplete (or PFS
+         * never said it was whole): the client connection must break,
+         * never end like a complete response.
          */
+
+        if (call->grpc_status < 0) {
+            ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
+                          "pfs_s3: %s ended after %O of %O bytes without "
+                          "a gRPC status, aborting the response",
+                          call->method, call->raw_sent, call->raw_limit);
+            return NGX_ERROR;
+        }
 
         ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
                       "pfs_s3: %s ended after %O of %O bytes (%s \"%V\"), "

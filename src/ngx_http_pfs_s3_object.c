@@ -293,6 +293,8 @@ static ngx_int_t
 ngx_http_pfs_s3_get_file_done(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call)
 {
+    ngx_buf_t                 *b;
+    ngx_chain_t                out;
     ngx_http_pfs_s3_object_t  *obj;
 
     obj = call->data;
@@ -308,7 +310,26 @@ ngx_http_pfs_s3_get_file_done(ngx_http_request_t *r,
         return NGX_ERROR;
     }
 
-    return ngx_http_send_special(r, NGX_HTTP_LAST);
+    if (!call->raw_held) {
+        return ngx_http_send_special(r, NGX_HTTP_LAST);
+    }
+
+    /* the byte held back until PFS said the read was whole */
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_ERROR;
+    }
+
+    b->pos = &call->raw_last;
+    b->last = b->pos + 1;
+    b->memory = 1;
+    b->last_buf = 1;
+
+    out.buf = b;
+    out.next = NULL;
+
+    return ngx_http_output_filter(r, &out);
 }
 
 

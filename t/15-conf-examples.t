@@ -116,11 +116,8 @@ subtest 'tls.conf: HTTPS with HTTP/2, curl and aws CLI' => sub {
     wait_until(sub { ($log = $s->slurp($s->dir . '/s3-access.log')) =~ /ListBuckets/ }, 5);
     like $log, qr{"GET /master\.photos/b/by-aws HTTP/1\.1" 200 1600000 \S+ TLSv1\.[23] op=GetObject bucket=master\.photos key="b/by-aws" error=- rid=\w{32} pfs=InspectFile:OK,GetFile:OK},
         'its access log format';
-    TODO: {
-        local $TODO = 'a whole GET over HTTP/2 ends its GetFile call as 499';
-        like $log, qr{"GET /master\.photos/a/payload\.txt HTTP/2\.0" 200 .* pfs=InspectFile:OK,GetFile:OK},
-            'GetFile ends OK over HTTP/2';
-    }
+    like $log, qr{"GET /master\.photos/a/payload\.txt HTTP/2\.0" 200 .* pfs=InspectFile:OK,GetFile:OK},
+        'GetFile ends OK over HTTP/2';
     $s->stop;
 };
 
