@@ -98,7 +98,9 @@ diag sprintf 'content MD5 %s computed in %.1fs', $want_hex, time - $t0;
 $t0 = time;
 my ($put, $put_growth, $put_base, $put_max) = with_rss(sub {
     my $i = 0;
-    my $r = s3($s, PUT => '/big/five', fresh => 1,
+    # nginx takes the whole body before it goes to PFS: the answer comes
+    # minutes after the last byte, so the client waits for it that long
+    my $r = s3($s, PUT => '/big/five', fresh => 1, timeout => 3600,
                headers => { 'content-length' => $BIG,
                             'content-md5' => MIME::Base64::encode_base64($want->clone->digest, '') },
                body => sub { return $i * $MiB < $BIG ? mib($i++) : undef });
@@ -116,7 +118,7 @@ $t0 = time;
 my ($get, $get_growth, $get_base, $get_max) = with_rss(sub {
     my $md5 = Digest::MD5->new;
     my $n = 0;
-    my $r = s3($s, GET => '/big/five', fresh => 1,
+    my $r = s3($s, GET => '/big/five', fresh => 1, timeout => 600,
                data_callback => sub { $md5->add($_[0]); $n += length $_[0] });
     return "$r->{status} $n " . $md5->hexdigest;
 });
