@@ -159,4 +159,48 @@ conf_ok('every $pfs_s3_ variable in a log_format',
 conf_fails('an unknown $pfs_s3_ variable', qr/unknown "pfs_s3_nope" variable/,
     http => q{log_format bad '$pfs_s3_nope';});
 
+# ---------------------------------------------------------------- README
+
+# README's directive and variable tables against the module's source: no
+# directive or variable undocumented or documented but gone, each
+# directive with its contexts as the command table says and a default.
+subtest 'README documents every directive and variable' => sub {
+    my $root = $PfsS3::Stack::ROOT;
+    my $src = PfsS3::Stack->slurp("$root/ngx_http_pfs_s3_module.c");
+    my $vars = PfsS3::Stack->slurp("$root/src/ngx_http_pfs_s3_variables.c");
+    my $readme = PfsS3::Stack->slurp("$root/README.md");
+
+    my %code;
+    while ($src =~ /\{ ngx_string\("(pfs_s3\w*)"\),\s*([^,]+),/g) {
+        my ($name, $flags) = ($1, $2);
+        $code{$name} = join ', ', grep { $flags =~ /NGX_HTTP_\U${_}\E_CONF\b/ }
+                                   qw(main srv loc);
+    }
+    ok keys(%code) >= 10, scalar(keys %code) . ' directives in the command table';
+
+    my ($table) = $readme =~ /^### Directives\n(.*?)\n(?=#)/ms;
+    ok $table, 'README has a directive table' or return;
+    my %doc;
+    for (grep { /^\| `pfs_s3/ } split /\n/, $table) {
+        my (undef, $syntax, $context, $default) = split /\s*(?<!\\)\|\s*/;
+        my ($name) = $syntax =~ /^`(pfs_s3\w*)/;
+        $context = join ', ', map { { http => 'main', server => 'srv',
+                                      location => 'loc' }->{$_} // $_ }
+                              split /,\s*/, $context;
+        $doc{$name} = [$context, $default];
+    }
+    for my $d (sort keys %code) {
+        ok $doc{$d}, "$d is documented" or next;
+        is $doc{$d}[0], $code{$d}, "  $d: its contexts";
+        ok length $doc{$d}[1], "  $d: its default";
+    }
+    ok $code{$_}, "README's $_ exists" for sort keys %doc;
+
+    my @code_vars = sort $vars =~ /ngx_string\("(pfs_s3_\w+)"\)/g;
+    my ($vtable) = $readme =~ /^### Access log variables\n(.*?)\n(?=[^|\n])/ms;
+    my @doc_vars = sort +($vtable // '') =~ /^\| `\$(pfs_s3_\w+)`/mg;
+    ok @code_vars >= 6, scalar(@code_vars) . ' variables';
+    is_deeply \@doc_vars, \@code_vars, 'README lists every variable';
+};
+
 done_testing;
