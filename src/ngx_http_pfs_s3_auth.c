@@ -76,6 +76,8 @@ static ngx_int_t ngx_http_pfs_s3_auth_field(ngx_http_request_t *r,
 static ngx_int_t ngx_http_pfs_s3_auth_time_field(ngx_http_request_t *r,
     const char *name, time_t t);
 static void ngx_http_pfs_s3_auth_cleanup(void *data);
+static ngx_int_t ngx_http_pfs_s3_auth_redact(ngx_http_request_t *r,
+    ngx_str_t *token);
 static ngx_http_pfs_s3_cred_t *ngx_http_pfs_s3_auth_lookup(
     ngx_http_pfs_s3_loc_conf_t *plcf, ngx_str_t *access_key);
 static char *ngx_http_pfs_s3_auth_read_creds(ngx_conf_t *cf,
@@ -125,6 +127,12 @@ ngx_http_pfs_s3_auth(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
     rc = ngx_http_pfs_s3_auth_parse(r, ctx, a);
     if (rc != NGX_OK) {
         return rc;
+    }
+
+    if (plcf->auth == NGX_HTTP_PFS_S3_AUTH_PACHD && a->presigned
+        && ngx_http_pfs_s3_auth_redact(r, &a->access_key) != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (plcf->auth == NGX_HTTP_PFS_S3_AUTH_STATIC) {
@@ -1245,6 +1253,56 @@ ngx_http_pfs_s3_amz_date(u_char *p, time_t t)
     return ngx_sprintf(p, "%4d%02d%02dT%02d%02d%02dZ", tm.ngx_tm_year,
                        tm.ngx_tm_mon, tm.ngx_tm_mday, tm.ngx_tm_hour,
                        tm.ngx_tm_min, tm.ngx_tm_sec);
+}
+
+
+/*
+ * In pachd mode the access key of a presigned URL is a Pachyderm token, and
+ * the URL is in the request line, which nginx writes into the access log
+ * ($request) and after every error log message of the request.  The line
+ * is replaced by a copy in which the token reads "[token]" (the query
+ * itself, $args and $request_uri, are left as they are).
+ */
+
+static ngx_int_t
+ngx_http_pfs_s3_auth_redact(ngx_http_request_t *r, ngx_str_t *token)
+{
+    u_char     *p, *q, *last, *found;
+    size_t      n;
+    ngx_str_t   mask = ngx_string("[token]");
+
+    if (token->len == 0) {
+        return NGX_OK;
+    }
+
+    p = r->request_line.data;
+    last = p + r->request_line.len;
+
+    q = ngx_pnalloc(r->pool, r->request_line.len
+                             + r->request_line.len / token->len * mask.len);
+    if (q == NULL) {
+        return NGX_ERROR;
+    }
+
+    r->request_line.data = q;
+
+    for ( ;; ) {
+        found = ngx_strlcasestrn(p, last, token->data, token->len - 1);
+        n = (found ? found : last) - p;
+
+        q = ngx_cpymem(q, p, n);
+
+        if (found == NULL) {
+            break;
+        }
+
+        q = ngx_cpymem(q, mask.data, mask.len);
+        p = found + token->len;
+    }
+
+    r->request_line.len = q - r->request_line.data;
+
+    return NGX_OK;
 }
 
 

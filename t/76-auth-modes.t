@@ -77,7 +77,8 @@ def pachd_with_auth(tmp):
     tokens = os.path.join(tmp, 'tokens')
     with open(tokens, 'w') as f:
         f.write('%s alice\n' % TOKEN)
-    loc = 'pfs_s3_auth pachd; pfs_s3_auth_cache 5s;'
+    # a cache far longer than this test: WhoAmI is asked exactly once
+    loc = 'pfs_s3_auth pachd; pfs_s3_auth_cache 1h;'
     with Stack(auth_tokens=tokens, location=loc) as st:
         ep = st.s3_endpoint
         s3 = client(ep, TOKEN, TOKEN)
@@ -103,9 +104,15 @@ def pachd_with_auth(tmp):
             Bucket='master.pachd', Key='k')['Body'].read(), b'pachd mode',
             'pachd, auth on: V2 signature with the token')
 
+        v2url = client(ep, TOKEN, TOKEN, sig='s3').generate_presigned_url(
+            'get_object', Params={'Bucket': 'master.pachd', 'Key': 'k'},
+            ExpiresIn=60)
+        tap.eq(curl(v2url), (200, b'pachd mode'),
+               'pachd, auth on: V2 presigned URL made with the token')
+
         whoami = access_log(st).count('WhoAmI:')
-        tap.ok(whoami == 1, 'WhoAmI asked once for %d requests within '
-               'pfs_s3_auth_cache (got %d)' % (5, whoami))
+        tap.ok(whoami == 1, 'WhoAmI asked once for 7 requests within '
+               'pfs_s3_auth_cache (got %d)' % whoami)
 
         tap.eq(error_of(lambda: client(ep, 'not-a-token', 'not-a-token')
                         .list_objects_v2(Bucket='master.pachd')),
@@ -127,16 +134,25 @@ def pachd_with_auth(tmp):
         tap.ok(TOKEN.encode() not in body,
                '... whose body does not show the token (the access key)')
 
-        time.sleep(5.2)
+        tap.ok(TOKEN.encode() not in log_bytes(st),
+               'pachd: the token is never in the error log')
+        tap.ok(TOKEN not in access_log(st) and '[token]' in access_log(st),
+               'pachd: nor in the access log (presigned URLs show [token])')
+
+    # a short cache: once it has expired, WhoAmI is asked again
+    with Stack(auth_tokens=tokens,
+               location='pfs_s3_auth pachd; pfs_s3_auth_cache 1s;') as st:
+        ep = st.s3_endpoint
+        tap.eq(error_of(lambda: client(ep, TOKEN, TOKEN).list_buckets()),
+               None, 'pachd, 1s cache: the token works')
+        time.sleep(1.5)
         tap.eq(error_of(lambda: client(ep, 'still-not-a-token', 'x')
                         .list_objects_v2(Bucket='master.pachd')),
                (403, 'InvalidAccessKeyId'),
                'pachd, after the cache expired: WhoAmI refuses the token: '
                'InvalidAccessKeyId')
-        tap.ok(access_log(st).count('WhoAmI:') == 2,
+        tap.eq(access_log(st).count('WhoAmI:'), 2,
                '... asked by a second WhoAmI')
-        tap.ok(TOKEN.encode() not in log_bytes(st),
-               'pachd: the token is never in the error log')
 
 
 def pachd_without_auth():
