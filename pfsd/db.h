@@ -26,7 +26,8 @@ sqlite3 *pfsd_db_handle(pfsd_db_t *db);
  * error here is a bug in pfsd: it aborts with the message. */
 sqlite3_stmt *pfsd_db_stmt(pfsd_db_t *db, const char *sql);
 
-/* Runs SQL with no result rows; false and st filled on failure. */
+/* Runs one SQL statement with no result rows (a string constant: it is
+ * cached like pfsd_db_stmt); false and st filled on failure. */
 bool pfsd_db_exec(pfsd_db_t *db, const char *sql, pfsd_status_t *st);
 
 /* Read transactions give a consistent snapshot across several queries. */
