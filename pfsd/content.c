@@ -100,37 +100,59 @@ pfsd_content_concat(pfsd_db_t *db, const pfsd_fileref_t *head,
                     const pfsd_fileref_t *tail, pfsd_fileref_t *out,
                     pfsd_status_t *st)
 {
-    uint8_t *hp = NULL, *tp = NULL, *all;
-    size_t hn = 0, tn = 0;
-    bool ok;
+    pfsd_fileref_t both[2];
+
+    both[0] = *head;
+    both[1] = *tail;
+    return pfsd_content_concat_n(db, both, 2, out, st);
+}
+
+bool
+pfsd_content_concat_n(pfsd_db_t *db, const pfsd_fileref_t *refs, size_t n,
+                      pfsd_fileref_t *out, pfsd_status_t *st)
+{
+    uint8_t *all = NULL, *p = NULL;
+    size_t i, k, np = 0, total = 0, nonempty = 0, last = 0;
+    int64_t size = 0, off = 0;
+    bool ok = true;
 
     /* Appending nothing, or onto nothing, changes nothing: the parts of
      * empty contents never count in a composed hash. */
-    if (tail->size == 0) {
-        *out = *head;
+    for (i = 0; i < n; i++) {
+        if (refs[i].size != 0) {
+            nonempty++;
+            last = i;
+        }
+    }
+    if (nonempty <= 1) {
+        *out = refs[nonempty ? last : 0];
         return true;
     }
-    if (head->size == 0) {
-        *out = *tail;
-        return true;
+    /* One new content whatever n: its parts are the concatenated part
+     * lists, its extents each input's at its offset. */
+    for (i = 0; i < n && ok; i++) {
+        if (refs[i].size == 0) {
+            continue;
+        }
+        ok = pfsd_content_parts(db, refs[i].content, &p, &np, st);
+        if (ok) {
+            all = pfsd_xrealloc(all, (total + np) * PFSD_MD5_LEN);
+            memcpy(all + total * PFSD_MD5_LEN, p, np * PFSD_MD5_LEN);
+            total += np;
+            size += refs[i].size;
+        }
+        free(p);
+        p = NULL;
     }
-    if (!pfsd_content_parts(db, head->content, &hp, &hn, st)
-        || !pfsd_content_parts(db, tail->content, &tp, &tn, st))
-    {
-        free(hp);
-        return false;
+    ok = ok && pfsd_content_insert(db, size, all, total, out, st);
+    for (k = 0; k < n && ok; k++) {
+        if (refs[k].size != 0) {
+            ok = pfsd_content_copy_extents(db, refs[k].content, out->content,
+                                           off, st);
+            off += refs[k].size;
+        }
     }
-    all = pfsd_xmalloc((hn + tn) * PFSD_MD5_LEN);
-    memcpy(all, hp, hn * PFSD_MD5_LEN);
-    memcpy(all + hn * PFSD_MD5_LEN, tp, tn * PFSD_MD5_LEN);
-    ok = pfsd_content_insert(db, head->size + tail->size, all, hn + tn, out,
-                             st)
-         && pfsd_content_copy_extents(db, head->content, out->content, 0, st)
-         && pfsd_content_copy_extents(db, tail->content, out->content,
-                                      head->size, st);
     free(all);
-    free(hp);
-    free(tp);
     return ok;
 }
 

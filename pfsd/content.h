@@ -31,6 +31,11 @@ bool pfsd_content_concat(pfsd_db_t *db, const pfsd_fileref_t *head,
                          const pfsd_fileref_t *tail, pfsd_fileref_t *out,
                          pfsd_status_t *st);
 
+/* refs[0], refs[1], ... refs[n - 1] one after the other, as one new content
+ * (CompleteMultipartUpload's appends of n parts cost one content, not n). */
+bool pfsd_content_concat_n(pfsd_db_t *db, const pfsd_fileref_t *refs,
+                           size_t n, pfsd_fileref_t *out, pfsd_status_t *st);
+
 /* A chunk's id by hash, inserting it at loc when unknown (loc NULL: it
  * must exist). */
 bool pfsd_chunk_resolve(pfsd_db_t *db, const uint8_t sha[PFSD_SHA256_LEN],

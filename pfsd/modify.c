@@ -887,15 +887,67 @@ pfsd_apply_copy(pfsd_apply_t *ap, size_t i, pfsd_status_t *st)
     return ok;
 }
 
+/* Whether op i appends one file (or a missing one: nothing) to path. */
+static bool
+pfsd_apply_is_append(pfsd_apply_t *ap, size_t i, const char *path)
+{
+    const pfsd_op_t *op = &ap->m->ops[i];
+    const pfsd_copy_src_t *cs = &ap->copies[i];
+
+    return op->kind == PFSD_OP_COPY && op->append
+           && strcmp(op->path, path) == 0
+           && (cs->nfiles == 0 || (cs->nfiles == 1 && cs->rel[0][0] == '\0'));
+}
+
+/* A run of copy_file appends of single files to one path (a multipart
+ * upload's Complete): one new content for the whole run instead of one per
+ * append, whose extent copies would grow with the square of the run.
+ * *next is the first operation after the run. */
+static bool
+pfsd_apply_appends(pfsd_apply_t *ap, size_t i, size_t *next,
+                   pfsd_status_t *st)
+{
+    const char *path = ap->m->ops[i].path;
+    pfsd_fileref_t *refs, out;
+    size_t j, n = 0;
+    int rc;
+    bool ok;
+
+    for (j = i; j < ap->m->nops && pfsd_apply_is_append(ap, j, path); j++) {
+        /* void */
+    }
+    *next = j;
+    refs = pfsd_xcalloc(j - i + 1, sizeof(*refs));
+    rc = pfsd_files_get(ap->db, &ap->target, path, &refs[0], st);
+    n = rc == 1;
+    for (; i < j; i++) {
+        if (ap->copies[i].nfiles == 1) {
+            refs[n++] = ap->copies[i].refs[0];
+        }
+    }
+    ok = rc >= 0
+         && (n == 0 || (pfsd_content_concat_n(ap->db, refs, n, &out, st)
+                        && pfsd_files_put(ap->db, &ap->target, path, &out,
+                                          st)));
+    free(refs);
+    return ok;
+}
+
 static bool
 pfsd_apply_ops(pfsd_apply_t *ap, pfsd_status_t *st)
 {
     pfsd_modify_t *m = ap->m;
-    size_t i;
+    size_t i, next;
     bool ok = true;
 
     for (i = 0; i < m->nops && ok; i++) {
         const pfsd_op_t *op = &m->ops[i];
+
+        if (pfsd_apply_is_append(ap, i, op->path)) {
+            ok = pfsd_apply_appends(ap, i, &next, st);
+            i = next - 1;
+            continue;
+        }
 
         switch (op->kind) {
         case PFSD_OP_DELETE:
