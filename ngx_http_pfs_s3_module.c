@@ -320,6 +320,9 @@ ngx_http_pfs_s3_dispatch(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
     case NGX_HTTP_PFS_S3_OP_LIST_MULTIPART_UPLOADS:
         return ngx_http_pfs_s3_multipart(r);
 
+    case NGX_HTTP_PFS_S3_OP_LIST_OBJECT_VERSIONS:
+        return ngx_http_pfs_s3_list_object_versions(r);
+
     default:
         return ngx_http_pfs_s3_send_error(r,
                                            NGX_HTTP_PFS_S3_ERR_NOT_IMPLEMENTED,

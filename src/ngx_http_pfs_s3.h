@@ -571,6 +571,7 @@ ngx_int_t ngx_http_pfs_s3_delete_object(ngx_http_request_t *r);
 ngx_int_t ngx_http_pfs_s3_read_only(ngx_http_request_t *r);
 ngx_int_t ngx_http_pfs_s3_copy_object(ngx_http_request_t *r);
 ngx_int_t ngx_http_pfs_s3_delete_objects(ngx_http_request_t *r);
+ngx_int_t ngx_http_pfs_s3_list_object_versions(ngx_http_request_t *r);
 ngx_int_t ngx_http_pfs_s3_inspect_bucket(ngx_http_request_t *r,
     ngx_http_pfs_s3_done_pt done);
 

@@ -75,8 +75,6 @@ const ngx_str_t  ngx_http_pfs_s3_op_names[] = {
 
 static ngx_http_pfs_s3_subresource_t  ngx_http_pfs_s3_subresources[] = {
 
-    { "versions", B, NGX_HTTP_GET, "ListObjectVersions" },
-
     { "acl", B, NGX_HTTP_GET, "GetBucketAcl" },
     { "acl", B, NGX_HTTP_PUT, "PutBucketAcl" },
     { "acl", O, NGX_HTTP_GET, "GetObjectAcl" },
@@ -546,6 +544,9 @@ ngx_http_pfs_s3_route(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
 
             } else if (ngx_http_pfs_s3_arg(ctx, "versioning", NULL) == NGX_OK) {
                 ctx->op = NGX_HTTP_PFS_S3_OP_GET_BUCKET_VERSIONING;
+
+            } else if (ngx_http_pfs_s3_arg(ctx, "versions", NULL) == NGX_OK) {
+                ctx->op = NGX_HTTP_PFS_S3_OP_LIST_OBJECT_VERSIONS;
 
             } else if (ngx_http_pfs_s3_arg(ctx, "list-type", &v) == NGX_OK) {
 
