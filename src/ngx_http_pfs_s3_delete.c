@@ -10,8 +10,9 @@
  *
  * As in S3, a key that is not there is reported Deleted (a deletion is
  * idempotent), and so is a key PFS cannot hold; such keys send nothing.
- * The body must carry Content-MD5 or an x-amz-checksum-* header, and it is
- * verified before anything reaches PFS.
+ * The body must carry Content-MD5 or an x-amz-checksum-* (header or
+ * trailer), verified by the request body filter before anything reaches
+ * PFS.
  */
 
 #include <ngx_http_pfs_s3.h>
@@ -45,17 +46,7 @@ typedef struct {
 } ngx_http_pfs_s3_del_t;
 
 
-typedef struct {
-    const char                   *header;
-    ngx_uint_t                    bytes;     /* of the decoded digest */
-} ngx_http_pfs_s3_checksum_t;
-
-
 static ngx_int_t ngx_http_pfs_s3_delete_body(ngx_http_request_t *r);
-static ngx_int_t ngx_http_pfs_s3_delete_checksums(ngx_http_request_t *r,
-    ngx_str_t *body, ngx_uint_t check, ngx_uint_t *found);
-static ngx_int_t ngx_http_pfs_s3_checksum(ngx_uint_t i, ngx_str_t *body,
-    u_char *out);
 static ngx_int_t ngx_http_pfs_s3_delete_keys(ngx_http_request_t *r,
     ngx_http_pfs_s3_del_t *del, ngx_array_t *objects);
 static ngx_int_t ngx_http_pfs_s3_delete_inspected(ngx_http_request_t *r,
@@ -66,21 +57,10 @@ static ngx_int_t ngx_http_pfs_s3_delete_result(ngx_http_request_t *r,
     ngx_http_pfs_s3_del_t *del);
 
 
-static ngx_http_pfs_s3_checksum_t  ngx_http_pfs_s3_checksums[] = {
-    { "x-amz-checksum-crc32", 4 },
-    { "x-amz-checksum-crc32c", 4 },
-    { "x-amz-checksum-crc64nvme", 8 },
-    { "x-amz-checksum-sha1", 20 },
-    { "x-amz-checksum-sha256", 32 },
-    { NULL, 0 }
-};
-
-
 ngx_int_t
 ngx_http_pfs_s3_delete_objects(ngx_http_request_t *r)
 {
     const char              *why;
-    ngx_uint_t               found;
     ngx_http_pfs_s3_ctx_t   *ctx;
     ngx_http_pfs_s3_err_e    err;
 
@@ -90,26 +70,19 @@ ngx_http_pfs_s3_delete_objects(ngx_http_request_t *r)
         return ngx_http_pfs_s3_read_only(r);
     }
 
-    /* the checksum headers are looked at before the body is read */
+    why = NULL;
 
-    if (ngx_http_pfs_s3_delete_checksums(r, NULL, 0, &found) != NGX_OK) {
-        return ngx_http_pfs_s3_send_error(r,
-                                          NGX_HTTP_PFS_S3_ERR_INVALID_REQUEST,
-                                          "an x-amz-checksum-* header is not "
-                                          "the base64 of a digest");
+    /* Content-MD5 and x-amz-checksum-*, verified as the body arrives */
+
+    if (ngx_http_pfs_s3_digests_init(r, ctx, &err, &why) != NGX_OK) {
+        return ngx_http_pfs_s3_send_error(r, err, why);
     }
 
-    if (!found && ngx_http_pfs_s3_header(r, "content-md5") == NULL) {
+    if (!ctx->check_md5 && ctx->checksum == NULL) {
         return ngx_http_pfs_s3_send_error(r,
                                           NGX_HTTP_PFS_S3_ERR_INVALID_REQUEST,
                                           "Missing required header for this "
                                           "request: Content-MD5");
-    }
-
-    why = NULL;
-
-    if (ngx_http_pfs_s3_digests_init(r, ctx, &err, &why) != NGX_OK) {
-        return ngx_http_pfs_s3_send_error(r, err, why);
     }
 
     if (r->headers_in.content_length_n > NGX_HTTP_PFS_S3_DELETE_MAX_BODY) {
@@ -127,7 +100,7 @@ ngx_http_pfs_s3_delete_body(ngx_http_request_t *r)
 {
     ngx_int_t                rc;
     ngx_str_t                body;
-    ngx_uint_t               found, quiet;
+    ngx_uint_t               quiet;
     ngx_array_t              objects;
     ngx_http_pfs_s3_ctx_t   *ctx;
     ngx_http_pfs_s3_del_t   *del;
@@ -139,7 +112,8 @@ ngx_http_pfs_s3_delete_body(ngx_http_request_t *r)
     }
 
     if (ctx->digest_failed != NGX_HTTP_PFS_S3_ERR_NONE) {
-        return ngx_http_pfs_s3_send_error(r, ctx->digest_failed, NULL);
+        return ngx_http_pfs_s3_send_error(r, ctx->digest_failed,
+                                          ctx->digest_why);
     }
 
     rc = ngx_http_pfs_s3_read_small_body(r, NGX_HTTP_PFS_S3_DELETE_MAX_BODY,
@@ -152,19 +126,6 @@ ngx_http_pfs_s3_delete_body(ngx_http_request_t *r)
         return ngx_http_pfs_s3_send_error(r, NGX_HTTP_PFS_S3_ERR_MALFORMED_XML,
                                           "the Delete document is larger "
                                           "than 2 MiB");
-    }
-
-    rc = ngx_http_pfs_s3_delete_checksums(r, &body, 1, &found);
-
-    if (rc == NGX_ERROR) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (rc == NGX_DECLINED) {
-        return ngx_http_pfs_s3_send_error(r, NGX_HTTP_PFS_S3_ERR_BAD_DIGEST,
-                                          "The x-amz-checksum-* you specified "
-                                          "did not match the calculated "
-                                          "checksum.");
     }
 
     if (ngx_array_init(&objects, r->pool, 16,
@@ -417,130 +378,4 @@ ngx_http_pfs_s3_delete_result(ngx_http_request_t *r,
     }
 
     return ngx_http_pfs_s3_xml_send(r, x, NGX_HTTP_OK);
-}
-
-
-/*
- * The x-amz-checksum-* headers.  Without a body: NGX_OK when each one sent
- * is the base64 of a digest of its algorithm (*found says whether any
- * was).  With the body and "check": NGX_DECLINED when one does not match.
- */
-
-static ngx_int_t
-ngx_http_pfs_s3_delete_checksums(ngx_http_request_t *r, ngx_str_t *body,
-    ngx_uint_t check, ngx_uint_t *found)
-{
-    u_char            want[96], got[64];
-    ngx_str_t         dst;
-    ngx_uint_t        i;
-    ngx_table_elt_t  *h;
-
-    *found = 0;
-
-    for (i = 0; ngx_http_pfs_s3_checksums[i].header; i++) {
-        h = ngx_http_pfs_s3_header(r, ngx_http_pfs_s3_checksums[i].header);
-        if (h == NULL) {
-            continue;
-        }
-
-        *found = 1;
-
-        if (h->value.len > 128) {
-            return NGX_DECLINED;
-        }
-
-        dst.data = want;
-
-        if (ngx_decode_base64(&dst, &h->value) != NGX_OK
-            || dst.len != ngx_http_pfs_s3_checksums[i].bytes)
-        {
-            return NGX_DECLINED;
-        }
-
-        if (!check) {
-            continue;
-        }
-
-        if (ngx_http_pfs_s3_checksum(i, body, got) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        if (ngx_memcmp(want, got, dst.len) != 0) {
-            return NGX_DECLINED;
-        }
-    }
-
-    return NGX_OK;
-}
-
-
-/* The digest of algorithm i of ngx_http_pfs_s3_checksums[], big-endian. */
-
-static ngx_int_t
-ngx_http_pfs_s3_checksum(ngx_uint_t i, ngx_str_t *body, u_char *out)
-{
-    size_t     n, b;
-    uint32_t   c32;
-    uint64_t   c64;
-    ngx_int_t  k;
-
-    switch (i) {
-
-    case 0:     /* CRC-32 (IEEE), as nginx's own */
-        c32 = ngx_crc32_long(body->data, body->len);
-        goto crc32;
-
-    case 1:     /* CRC-32C (Castagnoli), reflected */
-        c32 = 0xffffffff;
-
-        for (n = 0; n < body->len; n++) {
-            c32 ^= body->data[n];
-
-            for (b = 0; b < 8; b++) {
-                c32 = (c32 >> 1) ^ (0x82f63b78 & (0 - (c32 & 1)));
-            }
-        }
-
-        c32 ^= 0xffffffff;
-        goto crc32;
-
-    case 2:     /* CRC-64/NVME, reflected */
-        c64 = 0xffffffffffffffffULL;
-
-        for (n = 0; n < body->len; n++) {
-            c64 ^= body->data[n];
-
-            for (b = 0; b < 8; b++) {
-                c64 = (c64 >> 1)
-                      ^ (0x9a6c9329ac4bc9b5ULL & (0 - (c64 & 1)));
-            }
-        }
-
-        c64 ^= 0xffffffffffffffffULL;
-
-        for (k = 7; k >= 0; k--) {
-            out[k] = (u_char) (c64 & 0xff);
-            c64 >>= 8;
-        }
-
-        return NGX_OK;
-
-    case 3:
-        return EVP_Digest(body->data, body->len, out, NULL, EVP_sha1(), NULL)
-               == 1 ? NGX_OK : NGX_ERROR;
-
-    default:
-        return EVP_Digest(body->data, body->len, out, NULL, EVP_sha256(),
-                          NULL)
-               == 1 ? NGX_OK : NGX_ERROR;
-    }
-
-crc32:
-
-    out[0] = (u_char) (c32 >> 24);
-    out[1] = (u_char) (c32 >> 16);
-    out[2] = (u_char) (c32 >> 8);
-    out[3] = (u_char) c32;
-
-    return NGX_OK;
 }
