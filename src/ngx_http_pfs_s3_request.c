@@ -529,9 +529,9 @@ ngx_http_pfs_s3_route(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
             ctx->op_name.data = (u_char *) sub->op;
             ctx->op_name.len = ngx_strlen(sub->op);
 
-            return ngx_http_pfs_s3_answer(r,
-                                           NGX_HTTP_PFS_S3_ERR_NOT_IMPLEMENTED,
-                                           NULL);
+            /* answered 501 once authenticated, as every operation */
+
+            return NGX_OK;
         }
     }
 
@@ -594,9 +594,7 @@ ngx_http_pfs_s3_route(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
             ngx_str_set(&ctx->op_name, "PostObject");
             ctx->op = NGX_HTTP_PFS_S3_OP_UNSUPPORTED;
 
-            return ngx_http_pfs_s3_answer(r,
-                                           NGX_HTTP_PFS_S3_ERR_NOT_IMPLEMENTED,
-                                           NULL);
+            return NGX_OK;
         }
 
         ctx->op_name = ngx_http_pfs_s3_op_names[ctx->op];
@@ -634,9 +632,7 @@ ngx_http_pfs_s3_route(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
         ngx_str_set(&ctx->op_name, "PostObject");
         ctx->op = NGX_HTTP_PFS_S3_OP_UNSUPPORTED;
 
-        return ngx_http_pfs_s3_answer(r,
-                                          NGX_HTTP_PFS_S3_ERR_NOT_IMPLEMENTED,
-                                          NULL);
+        return NGX_OK;
     }
 
     ctx->op_name = ngx_http_pfs_s3_op_names[ctx->op];

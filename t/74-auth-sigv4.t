@@ -360,11 +360,95 @@ def run(st, tmp):
     tap.eq((status, xfield(body, 'Code')), (403, 'AccessDenied'),
            'no PFS token for an auth-enabled PFS: 403 AccessDenied, not 500')
 
+    every_operation(st, s3)
+
     with open(st.nginx_error_log, 'rb') as f:
         log = f.read()
     tap.ok(secret.encode() not in log and token.encode() not in log
            and NOTOKEN[1].encode() not in log,
            'no secret key or PFS token in the error log')
+
+
+# Every operation the module routes, unsigned: (operation, method, path,
+# headers, body).  A new operation belongs here.
+OPERATIONS = [
+    ('ListBuckets', 'GET', '/', {}, b''),
+    ('CreateBucket', 'PUT', '/master.ops', {}, b''),
+    ('HeadBucket', 'HEAD', '/master.auth', {}, b''),
+    ('DeleteBucket', 'DELETE', '/master.auth', {}, b''),
+    ('GetBucketLocation', 'GET', '/master.auth?location', {}, b''),
+    ('GetBucketVersioning', 'GET', '/master.auth?versioning', {}, b''),
+    ('PutBucketVersioning', 'PUT', '/master.auth?versioning', {},
+     b'<VersioningConfiguration><Status>Enabled</Status>'
+     b'</VersioningConfiguration>'),
+    ('ListObjects', 'GET', '/master.auth', {}, b''),
+    ('ListObjectsV2', 'GET', '/master.auth?list-type=2', {}, b''),
+    ('ListObjectVersions', 'GET', '/master.auth?versions', {}, b''),
+    ('HeadObject', 'HEAD', '/master.auth/boto/a.txt', {}, b''),
+    ('GetObject', 'GET', '/master.auth/boto/a.txt', {}, b''),
+    ('PutObject', 'PUT', '/master.auth/ops/put.txt', {}, b'unsigned'),
+    ('CopyObject', 'PUT', '/master.auth/ops/copy.txt',
+     {'x-amz-copy-source': '/master.auth/boto/a.txt'}, b''),
+    ('DeleteObject', 'DELETE', '/master.auth/boto/a.txt', {}, b''),
+    ('DeleteObjects', 'POST', '/master.auth?delete',
+     {'Content-MD5': '1B2M2Y8AsgTpgAmY7PhCfg=='},
+     b''),
+    ('CreateMultipartUpload', 'POST', '/master.auth/ops/mp?uploads', {},
+     b''),
+    ('UploadPart', 'PUT', '/master.auth/ops/mp?partNumber=1&uploadId=0',
+     {}, b'part'),
+    ('UploadPartCopy', 'PUT', '/master.auth/ops/mp?partNumber=1&uploadId=0',
+     {'x-amz-copy-source': '/master.auth/boto/a.txt'}, b''),
+    ('CompleteMultipartUpload', 'POST', '/master.auth/ops/mp?uploadId=0',
+     {}, b'<CompleteMultipartUpload/>'),
+    ('AbortMultipartUpload', 'DELETE', '/master.auth/ops/mp?uploadId=0', {},
+     b''),
+    ('ListParts', 'GET', '/master.auth/ops/mp?uploadId=0', {}, b''),
+    ('ListMultipartUploads', 'GET', '/master.auth?uploads', {}, b''),
+]
+
+
+def every_operation(st, s3):
+    """Authentication runs before any operation: unsigned or badly signed,
+    each is refused without a single PFS call; signed, the copies read
+    their source with the same credentials line's PFS token."""
+    ep = st.s3_endpoint
+    with open(st.env['NGINX_ACCESS_LOG']) as f:
+        seen = len(f.readlines())
+    for op, method, path, headers, body in OPERATIONS:
+        args = ['-X', method] if method != 'HEAD' else ['-I']
+        args += hdr_args(headers)
+        if body:
+            args += ['--data-binary', '@-', '-H', 'Content-Type:']
+        status, out = curl(*args, ep + path, data=body or None)
+        if method == 'HEAD':
+            tap.eq(status, 403, '%s unsigned: 403' % op)
+        else:
+            tap.eq((status, xfield(out, 'Code')), (403, 'AccessDenied'),
+                   '%s unsigned: 403 AccessDenied' % op)
+        h = signed(ep, method, path, ALICE[0], 'not-the-secret', headers)
+        status, out = curl(*(args + hdr_args(h)), ep + path,
+                           data=body or None)
+        if method != 'HEAD':
+            tap.eq((status, xfield(out, 'Code')),
+                   (403, 'SignatureDoesNotMatch'),
+                   '%s signed with a wrong secret: SignatureDoesNotMatch'
+                   % op)
+    with open(st.env['NGINX_ACCESS_LOG']) as f:
+        lines = f.readlines()[seen:]
+    ops = [re.search(r' op=(\S*) ', l).group(1) for l in lines]
+    want = [o for op in OPERATIONS for o in (op[0], op[0])]
+    tap.eq(ops, want, 'the access log names each operation refused')
+    tap.ok(all(' pfs= ' in l or l.rstrip().endswith('pfs=')
+               or ' pfs=-' in l for l in lines),
+           'no PFS call was made for any of them') or tap.diag(''.join(lines))
+
+    # signed: CopyObject reads its source with the credentials' token
+    s3.copy_object(Bucket='master.auth', Key='ops/copied.txt',
+                   CopySource={'Bucket': 'master.auth', 'Key': 'boto/a.txt'})
+    tap.eq(s3.get_object(Bucket='master.auth', Key='ops/copied.txt')
+           ['Body'].read(), b'from boto3',
+           'signed CopyObject: the source read with the same PFS token')
 
 
 if __name__ == '__main__':
