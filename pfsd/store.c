@@ -478,6 +478,39 @@ pfsd_store_retire(pfsd_store_t *s, uint32_t pack)
     fsync(s->dirfd);
 }
 
+bool
+pfsd_store_active(pfsd_store_t *s, uint32_t *pack, int64_t *size, bool *busy)
+{
+    bool ok;
+
+    pthread_mutex_lock(&s->mu);
+    ok = s->active != NULL;
+    if (ok) {
+        *pack = s->active->id;
+        *size = s->active->size;
+        *busy = s->active->holds > 0;
+    }
+    pthread_mutex_unlock(&s->mu);
+    return ok;
+}
+
+bool
+pfsd_store_seal(pfsd_store_t *s, uint32_t pack, int64_t size)
+{
+    pfsd_pack_t *p;
+    bool ok;
+
+    pthread_mutex_lock(&s->mu);
+    p = s->active;
+    ok = p != NULL && p->id == pack && p->size == size && p->holds == 0;
+    if (ok) {
+        s->active = NULL;
+        pfsd_pack_maybe_close(s, p);
+    }
+    pthread_mutex_unlock(&s->mu);
+    return ok;
+}
+
 size_t
 pfsd_store_list(pfsd_store_t *s, uint32_t **ids)
 {

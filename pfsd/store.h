@@ -61,6 +61,15 @@ void pfsd_store_release(pfsd_store_t *s, uint32_t pack);
  * its size, and unlinking it (descriptors in use stay valid). */
 bool pfsd_store_compactable(pfsd_store_t *s, uint32_t pack, int64_t *size);
 void pfsd_store_retire(pfsd_store_t *s, uint32_t pack);
+/* The active pack, its size, and whether a write into it is unfinished
+ * (false when there is no active pack). */
+bool pfsd_store_active(pfsd_store_t *s, uint32_t *pack, int64_t *size,
+                       bool *busy);
+/* Ends the active pack if it is still `pack`, still `size` bytes and no
+ * write into it is unfinished, so compaction may take it; the next write
+ * starts a new pack.  For an active pack that is mostly garbage (failed
+ * uploads) and would otherwise wait to fill up. */
+bool pfsd_store_seal(pfsd_store_t *s, uint32_t pack, int64_t size);
 /* Ids of pack files present on disk, ascending; caller frees. */
 size_t pfsd_store_list(pfsd_store_t *s, uint32_t **ids);
 
