@@ -1,6 +1,7 @@
 /*
  * XML: the request documents (ngx_http_pfs_s3_xml_parse: the bodies of
- * CreateBucket and PutBucketVersioning) and the error documents written
+ * CreateBucket and PutBucketVersioning; ngx_http_pfs_s3_xml_parse_delete:
+ * DeleteObjects' Delete) and the error documents written
  * around untrusted text (ngx_http_pfs_s3_send_error with a message and a
  * key taken from the input).
  *
@@ -32,6 +33,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ngx_str_t                     value;
     ngx_uint_t                    found, sel;
     ngx_pool_t                   *pool;
+    ngx_array_t                   objects;
     ngx_http_request_t           *r;
     ngx_http_pfs_s3_ctx_t        *ctx;
     ngx_http_pfs_s3_loc_conf_t    lcf;
@@ -49,13 +51,28 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     r->method = NGX_HTTP_PUT;
     ctx = r->ctx[0];
 
+    if (ngx_array_init(&objects, pool, 4,
+                       sizeof(ngx_http_pfs_s3_xml_object_t))
+        != NGX_OK)
+    {
+        return 0;
+    }
+
     /* as read_small_body() leaves it: exactly the body, then a NUL */
     body = ngx_pnalloc(pool, size);
     memcpy(body, data + 1, size - 1);
     body[size - 1] = '\0';
 
-    rc = ngx_http_pfs_s3_xml_parse(r, body, size - 1, docs[sel & 1][0],
-                                   docs[sel & 1][1], &value, &found);
+    if (sel & 8) {
+        rc = ngx_http_pfs_s3_xml_parse_delete(r, body, size - 1, 4, &objects,
+                                              &found);
+
+        ngx_fuzz_assert(objects.nelts <= 5, "at most max + 1 objects kept");
+
+    } else {
+        rc = ngx_http_pfs_s3_xml_parse(r, body, size - 1, docs[sel & 1][0],
+                                       docs[sel & 1][1], &value, &found);
+    }
 
     ngx_fuzz_assert(rc == NGX_OK || rc == NGX_DECLINED,
                     "a request document is accepted or refused");
@@ -65,7 +82,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                           (u_char *) "<!DOCTYPE", 9 - 1),
                         "no document with a DTD is accepted");
 
-        if (found) {
+        if (found && !(sel & 8)) {
             ngx_fuzz_assert(value.data[value.len] == '\0', "value ends");
         }
     }
