@@ -16,7 +16,7 @@ use File::Temp qw(tempdir);
 use POSIX ();
 use Time::HiRes qw(time);
 
-plan skip_all => 'installs packages: needs root' if $> != 0;
+skip_all_but_in_ci('installs packages: needs root') if $> != 0;
 
 my $ROOT = $PfsS3::Stack::ROOT;
 my $MOD_PKG = 'libnginx-mod-http-pfs-s3';
@@ -41,8 +41,10 @@ use Fcntl qw(:flock);
 open my $lock, '>', '/var/lock/pfs-s3-debian-packages-test.lock' or die "lock: $!";
 flock $lock, LOCK_EX or die "flock: $!";
 
+# A machine of its own (CI) has neither; elsewhere the test leaves the
+# packages someone installed alone.
 for my $p ($MOD_PKG, 'pfsd') {
-    plan skip_all => "$p is installed already and this test purges it"
+    skip_all_but_in_ci("$p is installed already and this test purges it")
         if installed($p);
 }
 
@@ -179,6 +181,20 @@ ok -s "$tmp/back" == length($body) && `cmp $tmp/body $tmp/back 2>&1` eq '',
                  '-w', '%{http_version} %{http_code}', "$ep/master.packaged/dir/body");
 is $out, '2 200', 'curl --http2 --cacert';
 ok -s "$tmp/curl" == length($body), '  the whole object';
+
+# README's client lines of the recipe, as written but for the host name
+# and port ("/etc/hosts" is not ours to change here).
+my @client = grep { m{^(export |/usr/bin/aws |curl )} } split /\n/, $recipe;
+is scalar(@client), 4, "README's recipe: export, two aws lines, curl";
+my $script = join "\n", 'set -e', map {
+    s{https://s3\.example\.com}{$ep}gr
+        =~ s{/etc/ssl/certs/s3\.example\.com\.pem}{$crt}gr
+} @client;
+($rc, $out) = sh('env', 'AWS_CONFIG_FILE=/dev/null', 'sh', '-c', $script);
+is $rc, 0, "README's aws and curl lines run" or diag $out;
+my $release = PfsS3::Stack->slurp('/etc/os-release');
+ok length($release) && substr($out, -length $release) eq $release,
+    '  and curl prints /etc/os-release back from S3' or diag $out;
 $s->stop;
 
 # ------------------------------------------------------------ container

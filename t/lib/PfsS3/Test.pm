@@ -36,7 +36,7 @@ our @EXPORT = (@Test::More::EXPORT, qw(
     make_bucket put_object key_escape
     md5_hex md5_b64 sha256_hex
     access_log_lines error_log_text wait_until nginx_conf_test
-    worker_pids rss_kib
+    worker_pids rss_kib skip_all_but_in_ci
 ));
 
 our $S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
@@ -395,6 +395,17 @@ sub rss_kib {
         return $1 if /^VmRSS:\s+(\d+)/;
     }
     return undef;
+}
+
+# skip_all_but_in_ci($reason): skips the whole file, except in CI
+# (PFS_S3_CI=1, set by .ci/run), where the file exercises something CI
+# must (the Debian packages, the aws CLI examples): there it fails.
+sub skip_all_but_in_ci {
+    my ($reason) = @_;
+    plan skip_all => $reason unless $ENV{PFS_S3_CI};
+    plan tests => 1;
+    fail "CI must run this file, but: $reason";
+    exit 1;
 }
 
 1;
