@@ -46,4 +46,32 @@ $s->stop;
 my @bad = grep { /\[(alert|crit|emerg)\]/ } split /\n/, $s->slurp($s->dir . '/error.log');
 is scalar(@bad), 0, 'nothing alarming in its error log' or diag join "\n", @bad;
 
+# README's minimal nginx.conf, as written there.
+subtest "README's nginx.conf" => sub {
+    my $readme = PfsS3::Stack->slurp("$PfsS3::Stack::ROOT/README.md");
+    my ($conf) = $readme =~ /^## Configuration\n.*?^```nginx\n(.*?)^```$/ms;
+    ok $conf, 'README has it' or return;
+    my $n = 0;
+    $n += $conf =~ s{^load_module modules/ngx_http_pfs_s3_module\.so;}
+                    {load_module %%MODULE%%;\ndaemon off;\npid %%DIR%%/nginx.pid;}m;
+    $n += $conf =~ s!^http \{!http {
+    access_log %%DIR%%/access.log;
+    client_body_temp_path %%DIR%%/client_body;
+    proxy_temp_path %%DIR%%/proxy;
+    fastcgi_temp_path %%DIR%%/fastcgi;
+    uwsgi_temp_path %%DIR%%/uwsgi;
+    scgi_temp_path %%DIR%%/scgi;!m;
+    $n += $conf =~ s{server 127\.0\.0\.1:30650;}{server %%PFSD%%;};
+    $n += $conf =~ s{listen 9000;}{listen 127.0.0.1:%%PORT%%;};
+    is $n, 4, 'the four lines this test changes are there';
+    my $m = stack(conf => $conf);
+    my ($rc, $out) = $m->nginx_test;
+    is $rc, 0, 'nginx -t' or diag $out;
+    $m->start;
+    is s3($m, PUT => '/master.readme')->{status}, 200, 'CreateBucket';
+    is s3($m, PUT => '/master.readme/a/b', body => $body)->{status}, 200, 'PutObject';
+    ok s3($m, GET => '/master.readme/a/b')->{content} eq $body, 'GetObject';
+    $m->stop;
+};
+
 done_testing;
