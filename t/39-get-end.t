@@ -147,15 +147,25 @@ sub curl_h2 {
     return ($? >> 8, $w, $bytes);
 }
 
+# The stack with the proxy in its mode, and the object at /ends/$key.
 sub stack_via_proxy {
-    my ($mode) = @_;
+    my ($mode, $key) = @_;
     my $h2port = PfsS3::Stack::free_port();
     my $s = stack(server => "        listen 127.0.0.1:$h2port http2;");
     $s->start_pfsd;
     my ($ppid, $pport) = proxy($s->pfsd_port, $mode);
     $s->{conf} = $s->default_conf =~ s/%%PFSD%%/127.0.0.1:$pport/r;
     $s->start_nginx;
+    make_bucket($s, 'ends');
+    put_object($s, 'ends', $key, $body);
     return ($s, $h2port, $ppid);
+}
+
+sub stop_all {
+    my ($s, $ppid) = @_;
+    $s->stop;
+    kill 'TERM', $ppid;
+    waitpid $ppid, 0;
 }
 
 sub log_line {
@@ -171,9 +181,7 @@ sub log_line {
 # ---------------------------------------------------------------- delay
 
 subtest 'trailers after the last byte: the GET still ends whole' => sub {
-    my ($s, $h2port, $ppid) = stack_via_proxy('delay');
-    make_bucket($s, 'ends');
-    is put_object($s, 'ends', 'whole', $body)->{status}, 200, 'PUT';
+    my ($s, $h2port, $ppid) = stack_via_proxy('delay', 'whole');
 
     my ($st, $got, $complete) = get_and_close($s->port, '/ends/whole');
     is $st, 200, 'HTTP/1.1: 200';
@@ -196,17 +204,13 @@ subtest 'trailers after the last byte: the GET still ends whole' => sub {
         qr{ 200 $SIZE .*pfs=InspectFile:OK,GetFile:OK$},
         'HTTP/2: logged 200, GetFile:OK';
 
-    $s->stop;
-    kill 'TERM', $ppid;
-    waitpid $ppid, 0;
+    stop_all($s, $ppid);
 };
 
 # ---------------------------------------------------------------- cut
 
 subtest 'no trailers after the last byte: the GET never looks whole' => sub {
-    my ($s, $h2port, $ppid) = stack_via_proxy('cut');
-    make_bucket($s, 'ends');
-    is put_object($s, 'ends', 'cut', $body)->{status}, 200, 'PUT';
+    my ($s, $h2port, $ppid) = stack_via_proxy('cut', 'cut');
 
     my ($st, $got, $complete) = get_and_close($s->port, '/ends/cut');
     is $st, 200, 'HTTP/1.1: the status line had gone out';
@@ -223,9 +227,7 @@ subtest 'no trailers after the last byte: the GET never looks whole' => sub {
         qr{pfs_s3: GetFile ended after \d+ of $SIZE bytes without a gRPC status},
         'the error log says GetFile ended short of its status';
 
-    $s->stop;
-    kill 'TERM', $ppid;
-    waitpid $ppid, 0;
+    stop_all($s, $ppid);
 };
 
 done_testing;
