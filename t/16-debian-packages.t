@@ -190,7 +190,10 @@ my $script = join "\n", 'set -e', map {
     s{https://s3\.example\.com}{$ep}gr
         =~ s{/etc/ssl/certs/s3\.example\.com\.pem}{$crt}gr
 } @client;
-($rc, $out) = sh('env', 'AWS_CONFIG_FILE=/dev/null', 'sh', '-c', $script);
+open my $sf, '>', "$tmp/recipe.sh" or die;
+print $sf "$script\n";
+close $sf;
+($rc, $out) = sh('env', 'AWS_CONFIG_FILE=/dev/null', 'sh', "$tmp/recipe.sh");
 is $rc, 0, "README's aws and curl lines run" or diag $out;
 my $release = PfsS3::Stack->slurp('/etc/os-release');
 ok length($release) && substr($out, -length $release) eq $release,
