@@ -20,6 +20,8 @@ struct ngx_http_pfs_s3_xml_s {
     xmlBufferPtr        buf;
     xmlTextWriterPtr    writer;
     ngx_pool_t         *pool;
+    u_char             *scratch;      /* an escaped element, reused */
+    size_t              scratch_size;
     ngx_uint_t          failed;
 };
 
@@ -27,6 +29,8 @@ struct ngx_http_pfs_s3_xml_s {
 static void ngx_http_pfs_s3_xml_cleanup(void *data);
 static u_char *ngx_http_pfs_s3_xml_clean(ngx_http_pfs_s3_xml_t *x, u_char *p,
     size_t len);
+static void ngx_http_pfs_s3_xml_write(ngx_http_pfs_s3_xml_t *x,
+    const char *name, u_char *value, size_t len);
 static void ngx_http_pfs_s3_xml_doc_cleanup(void *data);
 
 
@@ -163,26 +167,90 @@ void
 ngx_http_pfs_s3_xml_elem(ngx_http_pfs_s3_xml_t *x, const char *name,
     u_char *value, size_t len)
 {
-    value = ngx_http_pfs_s3_xml_clean(x, value, len);
-
-    if (value == NULL
-        || xmlTextWriterWriteFormatElement(x->writer, BAD_CAST name, "%.*s",
-                                           (int) len, value)
-           < 0)
-    {
-        x->failed = 1;
-    }
+    ngx_http_pfs_s3_xml_write(x, name, value, len);
 }
 
 
 void
 ngx_http_pfs_s3_xml_text(ngx_http_pfs_s3_xml_t *x, u_char *value, size_t len)
 {
-    value = ngx_http_pfs_s3_xml_clean(x, value, len);
+    ngx_http_pfs_s3_xml_write(x, NULL, value, len);
+}
 
-    if (value == NULL
-        || xmlTextWriterWriteFormatString(x->writer, "%.*s", (int) len, value)
-           < 0)
+
+/*
+ * "<name>value</name>" (or the value alone), escaped as libxml2's own
+ * text writer does (& < > " CR), handed to the writer in one raw write.
+ * The writer's element and formatted-string calls allocated and printed
+ * for every element: four fifths of a 1000-key ListObjectsV2 page's CPU.
+ */
+
+static void
+ngx_http_pfs_s3_xml_write(ngx_http_pfs_s3_xml_t *x, const char *name,
+    u_char *value, size_t len)
+{
+    u_char  *p, *end, *d;
+    size_t   nlen, size;
+
+    value = ngx_http_pfs_s3_xml_clean(x, value, len);
+    if (value == NULL) {
+        x->failed = 1;
+        return;
+    }
+
+    nlen = name ? ngx_strlen(name) : 0;
+    end = value + len;
+    size = name ? 2 * nlen + sizeof("<></>") - 1 : 0;
+
+    for (p = value; p < end; p++) {
+        switch (*p) {
+        case '&':  size += sizeof("&amp;") - 1; break;
+        case '<':
+        case '>':  size += sizeof("&lt;") - 1; break;
+        case '"':  size += sizeof("&quot;") - 1; break;
+        case '\r': size += sizeof("&#13;") - 1; break;
+        default:   size++;
+        }
+    }
+
+    if (size > x->scratch_size) {
+        x->scratch_size = ngx_max(size, 256);
+        x->scratch = ngx_pnalloc(x->pool, x->scratch_size);
+        if (x->scratch == NULL) {
+            x->scratch_size = 0;
+            x->failed = 1;
+            return;
+        }
+    }
+
+    d = x->scratch;
+
+    if (name) {
+        *d++ = '<';
+        d = ngx_cpymem(d, name, nlen);
+        *d++ = '>';
+    }
+
+    for (p = value; p < end; p++) {
+        switch (*p) {
+        case '&':  d = ngx_cpymem(d, "&amp;", 5); break;
+        case '<':  d = ngx_cpymem(d, "&lt;", 4); break;
+        case '>':  d = ngx_cpymem(d, "&gt;", 4); break;
+        case '"':  d = ngx_cpymem(d, "&quot;", 6); break;
+        case '\r': d = ngx_cpymem(d, "&#13;", 5); break;
+        default:   *d++ = *p;
+        }
+    }
+
+    if (name) {
+        *d++ = '<';
+        *d++ = '/';
+        d = ngx_cpymem(d, name, nlen);
+        *d++ = '>';
+    }
+
+    if (d > x->scratch
+        && xmlTextWriterWriteRawLen(x->writer, x->scratch, d - x->scratch) < 0)
     {
         x->failed = 1;
     }
