@@ -335,6 +335,7 @@ typedef struct {
 typedef struct ngx_http_pfs_s3_ctx_s  ngx_http_pfs_s3_ctx_t;
 typedef struct ngx_http_pfs_s3_body_checksum_s
     ngx_http_pfs_s3_body_checksum_t;
+typedef struct ngx_http_pfs_s3_log_pause_s  ngx_http_pfs_s3_log_pause_t;
 
 typedef enum {
     ngx_http_pfs_s3_chunk_size = 0,
@@ -399,6 +400,7 @@ struct ngx_http_pfs_s3_ctx_s {
 
     ngx_http_pfs_s3_auth_t            *auth;
     ngx_str_t                          pfs_token;      /* if pfs_token_set */
+    ngx_http_pfs_s3_log_pause_t       *log_pause;      /* grpc.c */
     ngx_array_t                       *error_fields;   /* extra XML fields */
 
     unsigned                           has_bucket:1;

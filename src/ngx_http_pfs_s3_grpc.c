@@ -208,6 +208,91 @@ ngx_http_pfs_s3_call_start(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call,
 }
 
 
+/*
+ * nginx's grpc module writes every header it sends into the debug log,
+ * authn-token included.  While a call that carries a token is set up, the
+ * connection's http debug logging is paused: the subrequest runs (and
+ * grpc_pass writes its headers) from ngx_http_run_posted_requests() at the
+ * end of the current event handler, before the posted event that resumes
+ * the logging.  No-op unless the error log is at debug level.
+ */
+
+struct ngx_http_pfs_s3_log_pause_s {
+    ngx_event_t                  resume;
+    ngx_log_t                   *log;
+};
+
+
+static void
+ngx_http_pfs_s3_log_resume(ngx_event_t *ev)
+{
+    ngx_http_pfs_s3_log_pause_t  *lp = ev->data;
+
+    lp->log->log_level |= NGX_LOG_DEBUG_HTTP;
+}
+
+
+static void
+ngx_http_pfs_s3_log_resume_cleanup(void *data)
+{
+    ngx_http_pfs_s3_log_pause_t  *lp = data;
+
+    if (lp->resume.posted) {
+        ngx_delete_posted_event(&lp->resume);
+        ngx_http_pfs_s3_log_resume(&lp->resume);
+    }
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_log_pause(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
+{
+    ngx_log_t                    *log;
+    ngx_pool_cleanup_t           *cln;
+    ngx_http_pfs_s3_log_pause_t  *lp;
+
+    log = r->connection->log;
+
+    if (!(log->log_level & NGX_LOG_DEBUG_HTTP)) {
+        return NGX_OK;
+    }
+
+    lp = ctx->log_pause;
+
+    if (lp == NULL) {
+        lp = ngx_pcalloc(r->pool, sizeof(ngx_http_pfs_s3_log_pause_t));
+        if (lp == NULL) {
+            return NGX_ERROR;
+        }
+
+        cln = ngx_pool_cleanup_add(r->pool, 0);
+        if (cln == NULL) {
+            return NGX_ERROR;
+        }
+
+        cln->handler = ngx_http_pfs_s3_log_resume_cleanup;
+        cln->data = lp;
+
+        lp->resume.handler = ngx_http_pfs_s3_log_resume;
+        lp->resume.data = lp;
+        lp->resume.log = log;
+
+        ctx->log_pause = lp;
+    }
+
+    ngx_log_debug0(NGX_LOG_DEBUG_HTTP, log, 0,
+                   "pfs_s3: http debug log paused while a PFS call with "
+                   "a token is set up");
+
+    lp->log = log;
+    log->log_level &= ~NGX_LOG_DEBUG_HTTP;
+
+    ngx_post_event(&lp->resume, &ngx_posted_events);
+
+    return NGX_OK;
+}
+
+
 static ngx_int_t
 ngx_http_pfs_s3_call_headers(ngx_http_request_t *r, ngx_http_request_t *sr)
 {
@@ -256,6 +341,10 @@ ngx_http_pfs_s3_call_headers(ngx_http_request_t *r, ngx_http_request_t *sr)
             return NGX_OK;
         }
 
+        if (ngx_http_pfs_s3_log_pause(r, ctx) != NGX_OK) {
+            return NGX_ERROR;
+        }
+
         return ngx_http_pfs_s3_push_header(sr, "authn-token",
                                            ctx->pfs_token.data,
                                            ctx->pfs_token.len, NULL);
@@ -271,6 +360,10 @@ ngx_http_pfs_s3_call_headers(ngx_http_request_t *r, ngx_http_request_t *sr)
 
     if (token.len == 0) {
         return NGX_OK;
+    }
+
+    if (ctx && ngx_http_pfs_s3_log_pause(r, ctx) != NGX_OK) {
+        return NGX_ERROR;
     }
 
     return ngx_http_pfs_s3_push_header(sr, "authn-token", token.data,

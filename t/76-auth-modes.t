@@ -272,6 +272,36 @@ def reload(tmp):
                '... and the removed one is refused')
 
 
+def debug_log(tmp):
+    """At debug level nginx logs every request and gRPC header: the
+    module pauses http debug logging while a call carrying the PFS token
+    is set up, so neither the token nor a secret key is ever written."""
+    creds = os.path.join(tmp, 'debug-creds')
+    with open(creds, 'w') as f:
+        f.write('AKDEBUG debug-secret-key %s\n' % TOKEN)
+    os.chmod(creds, 0o644)
+    loc = 'pfs_s3_auth static; pfs_s3_auth_credentials %s;' % creds
+    with Stack(auth_tokens=os.path.join(tmp, 'tokens'), location=loc,
+               http='error_log %%DIR%%/debug.log debug;') as st:
+        s3 = client(st.s3_endpoint, 'AKDEBUG', 'debug-secret-key')
+        s3.create_bucket(Bucket='master.debug')
+        s3.put_object(Bucket='master.debug', Key='k', Body=b'debug')
+        got = s3.get_object(Bucket='master.debug', Key='k')['Body'].read()
+        tap.eq(got, b'debug', 'static, error log at debug level: requests '
+               'work')
+        tap.eq(error_of(lambda: client(st.s3_endpoint, 'AKDEBUG', 'wrong')
+                        .list_buckets()), (403, 'SignatureDoesNotMatch'),
+               '... and a wrong secret is refused')
+        with open(os.path.join(st.dir, 'debug.log'), 'rb') as f:
+            log = f.read()
+        tap.ok(b'http request line' in log and b'grpc header' in log,
+               'the debug log has nginx\'s http and grpc debug lines')
+        tap.ok(b'paused while a PFS call with a token' in log,
+               '... and says when it was paused')
+        tap.ok(TOKEN.encode() not in log and b'debug-secret-key' not in log,
+               'the debug log holds neither the PFS token nor the secret')
+
+
 def main():
     tmp = tempfile.mkdtemp(prefix='pfs-s3-auth-modes-')
     os.chmod(tmp, 0o755)
@@ -283,6 +313,7 @@ def main():
         off_mode(tmp)
         config(tmp)
         reload(tmp)
+        debug_log(tmp)
     finally:
         subprocess.run(['rm', '-rf', tmp])
     tap.done()
