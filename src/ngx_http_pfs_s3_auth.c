@@ -64,6 +64,10 @@ static ngx_int_t ngx_http_pfs_s3_auth_time_v2(ngx_http_request_t *r,
     ngx_http_pfs_s3_auth_t *a, ngx_str_t *date);
 static ngx_int_t ngx_http_pfs_s3_auth_headers(ngx_http_request_t *r,
     ngx_http_pfs_s3_auth_t *a);
+static ngx_int_t ngx_http_pfs_s3_auth_unsigned(ngx_http_request_t *r,
+    ngx_http_pfs_s3_auth_t *a);
+static ngx_uint_t ngx_http_pfs_s3_auth_signed(ngx_str_t *list,
+    ngx_str_t *name);
 static ngx_int_t ngx_http_pfs_s3_auth_mismatch(ngx_http_request_t *r,
     ngx_http_pfs_s3_ctx_t *ctx, ngx_http_pfs_s3_auth_t *a, ngx_str_t *sts,
     ngx_str_t *canonical);
@@ -669,6 +673,11 @@ ngx_http_pfs_s3_auth_verify_v4(ngx_http_request_t *r,
         in.payload_hash = h->value;
     }
 
+    rc = ngx_http_pfs_s3_auth_unsigned(r, a);
+    if (rc != NGX_OK) {
+        return rc;
+    }
+
     if (ngx_http_pfs_s3_sigv4_canonical(r->pool, &in, &canonical) != NGX_OK
         || ngx_http_pfs_s3_sigv4_string_to_sign(r->pool, &a->v4.amz_date,
                                                 &a->v4.scope, &canonical,
@@ -971,6 +980,101 @@ ngx_http_pfs_s3_auth_time_v2(ngx_http_request_t *r, ngx_http_pfs_s3_auth_t *a,
     }
 
     return NGX_OK;
+}
+
+
+/*
+ * Headers that must be signed, as S3 requires: Host (else a request for one
+ * virtual-hosted bucket could be replayed against another) and every
+ * x-amz-* header present (else a replayed CopyObject could be given another
+ * x-amz-copy-source, say).
+ */
+
+static ngx_int_t
+ngx_http_pfs_s3_auth_unsigned(ngx_http_request_t *r,
+    ngx_http_pfs_s3_auth_t *a)
+{
+    u_char                *p;
+    size_t                 len;
+    ngx_str_t              host = ngx_string("host"), names;
+    ngx_uint_t             i;
+    ngx_http_pfs_s3_kv_t  *kv;
+
+    kv = a->headers.elts;
+    len = 0;
+
+    for (i = 0; i < a->headers.nelts; i++) {
+        len += kv[i].name.len + 2;
+    }
+
+    names.data = ngx_pnalloc(r->pool, len + host.len);
+    if (names.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    p = names.data;
+
+    if (!ngx_http_pfs_s3_auth_signed(&a->v4.signed_headers, &host)) {
+        p = ngx_cpymem(p, host.data, host.len);
+    }
+
+    for (i = 0; i < a->headers.nelts; i++) {
+        if (kv[i].name.len > sizeof("x-amz-") - 1
+            && ngx_strncmp(kv[i].name.data, "x-amz-", sizeof("x-amz-") - 1)
+               == 0
+            && !ngx_http_pfs_s3_auth_signed(&a->v4.signed_headers,
+                                            &kv[i].name))
+        {
+            if (p != names.data) {
+                p = ngx_cpymem(p, ", ", 2);
+            }
+
+            p = ngx_cpymem(p, kv[i].name.data, kv[i].name.len);
+        }
+    }
+
+    if (p == names.data) {
+        return NGX_OK;
+    }
+
+    names.len = p - names.data;
+
+    if (ngx_http_pfs_s3_auth_field(r, "HeadersNotSigned", &names) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_pfs_s3_auth_fail(r, NGX_HTTP_PFS_S3_ERR_ACCESS_DENIED,
+                                     "There were headers present in the "
+                                     "request which were not signed");
+}
+
+
+/* whether name is in the SignedHeaders list "a;b;c" */
+
+static ngx_uint_t
+ngx_http_pfs_s3_auth_signed(ngx_str_t *list, ngx_str_t *name)
+{
+    u_char  *p, *last, *end;
+
+    p = list->data;
+    last = p + list->len;
+
+    while (p < last) {
+        end = ngx_strlchr(p, last, ';');
+        if (end == NULL) {
+            end = last;
+        }
+
+        if ((size_t) (end - p) == name->len
+            && ngx_strncasecmp(p, name->data, name->len) == 0)
+        {
+            return 1;
+        }
+
+        p = end + 1;
+    }
+
+    return 0;
 }
 
 

@@ -8,6 +8,7 @@ URL, expired URLs, skewed clocks, malformed headers, no credentials, and
 a line without token toward a PFS with auth on (AccessDenied, never 500).
 """
 import datetime
+import html
 import os
 import re
 import subprocess
@@ -187,6 +188,17 @@ def run(st, tmp):
     status, body = curl(other)
     tap.eq((status, xfield(body, 'Code')), (403, 'SignatureDoesNotMatch'),
            'presigned URL used for another key: SignatureDoesNotMatch')
+    def spaced_hex(text):
+        return ' '.join('%02x' % c for c in html.unescape(text).encode())
+
+    tap.ok(xfield(body, 'StringToSignBytes')
+           == spaced_hex(xfield(body, 'StringToSign'))
+           and xfield(body, 'CanonicalRequestBytes')
+           == spaced_hex(xfield(body, 'CanonicalRequest'))
+           and xfield(body, 'SignatureProvided') and xfield(body,
+                                                            'AWSAccessKeyId')
+           == key, '... with the bytes forms, SignatureProvided and '
+           'AWSAccessKeyId, as S3 gives them')
     tap.ok(xfield(body, 'CanonicalRequest') is not None
            and 'presigned/p.txt' in xfield(body, 'CanonicalRequest')
            and xfield(body, 'StringToSign', ).startswith('AWS4-HMAC-SHA256'),
@@ -326,6 +338,24 @@ def run(st, tmp):
            (400, 'AuthorizationHeaderMalformed', REGION),
            'another region: AuthorizationHeaderMalformed naming ours')
 
+    # headers S3 requires to be signed: every x-amz-* one, and Host
+    h5 = signed(ep, 'PUT', '/master.auth/ops/copy2.txt', key, secret)
+    status, body = curl('-X', 'PUT', ep + '/master.auth/ops/copy2.txt',
+                        *hdr_args(dict(h5, **{
+                            'x-amz-copy-source': '/master.auth/boto/a.txt'})))
+    tap.eq((status, xfield(body, 'Code'), xfield(body, 'HeadersNotSigned')),
+           (403, 'AccessDenied', 'x-amz-copy-source'),
+           'an x-amz-copy-source added to a signed request: AccessDenied, '
+           'HeadersNotSigned')
+    h6 = signed(ep, 'GET', '/master.auth/boto/a.txt', key, secret)
+    auth = re.sub(r'SignedHeaders=[^,]*', 'SignedHeaders=x-amz-content-sha256;'
+                  'x-amz-date', h6['Authorization'])
+    status, body = curl(ep + '/master.auth/boto/a.txt', *hdr_args(
+        dict(h6, Authorization=auth)))
+    tap.eq((status, xfield(body, 'Code'), xfield(body, 'HeadersNotSigned')),
+           (403, 'AccessDenied', 'host'),
+           'a signature that leaves Host out: AccessDenied, HeadersNotSigned')
+
     # a body whose hash is not the signed x-amz-content-sha256
     import hashlib
     want = hashlib.sha256(b'signed body').hexdigest()
@@ -336,6 +366,8 @@ def run(st, tmp):
                         data=b'another body')
     tap.eq((status, xfield(body, 'Code')), (400, 'XAmzContentSHA256Mismatch'),
            'a body other than the signed hash: XAmzContentSHA256Mismatch')
+    tap.eq(s3.list_objects_v2(Bucket='master.auth', Prefix='sha/')['KeyCount'],
+           0, '... and nothing was stored')
     status, body = curl('-X', 'PUT', '--data-binary', '@-',
                         ep + '/master.auth/sha/x.txt', *hdr_args(h4),
                         data=b'signed body')
