@@ -187,10 +187,44 @@ ngx_http_pfs_s3_copy_source_done(ngx_http_request_t *r,
 {
     ngx_int_t                rc;
     PfsV2__FileInfo         *info;
-    ngx_http_pfs_s3_err_e    err;
     ngx_http_pfs_s3_copy_t  *cp;
 
     cp = call->data;
+
+    rc = ngx_http_pfs_s3_copy_source_info(r, call, &cp->src, &info);
+
+    if (info == NULL) {
+        return rc;
+    }
+
+    /* the copy reads the very commit the conditions were checked at */
+
+    cp->src_commit = info->file->commit->id;
+    cp->src_hash = info->hash;
+    cp->src_ref.commit.id = cp->src_commit;
+
+    return ngx_http_pfs_s3_copy_inspect(r, &cp->dst_ref,
+                                        ngx_http_pfs_s3_copy_target_done, cp);
+}
+
+
+/*
+ * The outcome of the copy source's InspectFile, for CopyObject and
+ * UploadPartCopy: *info is the source file, whose conditions
+ * (x-amz-copy-source-if-*) hold; otherwise *info is NULL and the request
+ * has been answered with the returned code.
+ */
+
+ngx_int_t
+ngx_http_pfs_s3_copy_source_info(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call, ngx_http_pfs_s3_copy_source_t *src,
+    PfsV2__FileInfo **info)
+{
+    ngx_int_t               rc;
+    PfsV2__FileInfo        *fi;
+    ngx_http_pfs_s3_err_e   err;
+
+    *info = NULL;
 
     if (!ngx_http_pfs_s3_call_ok(call)) {
         err = ngx_http_pfs_s3_call_error(r, call,
@@ -198,7 +232,7 @@ ngx_http_pfs_s3_copy_source_done(ngx_http_request_t *r,
 
         /* a commit that is not there is a version that is not */
 
-        if (cp->src.version.len
+        if (src->version.len
             && ngx_http_pfs_s3_classify(r, &call->grpc_message)
                == NGX_HTTP_PFS_S3_MSG_COMMIT_NOT_FOUND)
         {
@@ -222,11 +256,11 @@ ngx_http_pfs_s3_copy_source_done(ngx_http_request_t *r,
         return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY);
     }
 
-    info = ngx_http_pfs_s3_call_message(call);
+    fi = ngx_http_pfs_s3_call_message(call);
 
-    if (info == NULL || info->file_type != PFS_V2__FILE_TYPE__FILE
-        || info->file == NULL || info->file->commit == NULL
-        || info->file->commit->id == NULL || info->file->commit->id[0] == '\0')
+    if (fi == NULL || fi->file_type != PFS_V2__FILE_TYPE__FILE
+        || fi->file == NULL || fi->file->commit == NULL
+        || fi->file->commit->id == NULL || fi->file->commit->id[0] == '\0')
     {
         /* a directory is a common prefix, not an object */
         return ngx_http_pfs_s3_send_error(r, NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY,
@@ -234,7 +268,7 @@ ngx_http_pfs_s3_copy_source_done(ngx_http_request_t *r,
                                           "exist.");
     }
 
-    rc = ngx_http_pfs_s3_copy_conditions(r, info);
+    rc = ngx_http_pfs_s3_copy_conditions(r, fi);
 
     if (rc == NGX_DECLINED) {
         return ngx_http_pfs_s3_send_error(r,
@@ -246,14 +280,9 @@ ngx_http_pfs_s3_copy_source_done(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    /* the copy reads the very commit the conditions were checked at */
+    *info = fi;
 
-    cp->src_commit = info->file->commit->id;
-    cp->src_hash = info->hash;
-    cp->src_ref.commit.id = cp->src_commit;
-
-    return ngx_http_pfs_s3_copy_inspect(r, &cp->dst_ref,
-                                        ngx_http_pfs_s3_copy_target_done, cp);
+    return NGX_OK;
 }
 
 
