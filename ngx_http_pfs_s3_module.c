@@ -314,6 +314,7 @@ ngx_http_pfs_s3_dispatch(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
 
     case NGX_HTTP_PFS_S3_OP_CREATE_MULTIPART_UPLOAD:
     case NGX_HTTP_PFS_S3_OP_UPLOAD_PART:
+    case NGX_HTTP_PFS_S3_OP_UPLOAD_PART_COPY:
     case NGX_HTTP_PFS_S3_OP_COMPLETE_MULTIPART_UPLOAD:
     case NGX_HTTP_PFS_S3_OP_ABORT_MULTIPART_UPLOAD:
     case NGX_HTTP_PFS_S3_OP_LIST_PARTS:

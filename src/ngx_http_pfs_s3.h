@@ -283,6 +283,7 @@ struct ngx_http_pfs_s3_call_s {
     off_t                              raw_limit;
     off_t                              raw_sent;     /* taken, incl. held */
     u_char                             raw_last;     /* the held byte */
+    ngx_temp_file_t                   *sink;   /* raw bytes go here instead */
 
     ngx_http_pfs_s3_decoder_t          dec;
 
@@ -452,6 +453,9 @@ ngx_http_pfs_s3_err_e ngx_http_pfs_s3_parse_copy_source(ngx_http_request_t *r,
     ngx_str_t *value, ngx_http_pfs_s3_copy_source_t *src, const char **why);
 ngx_http_pfs_s3_err_e ngx_http_pfs_s3_parse_copy_range(ngx_str_t *value,
     off_t size, off_t *start, off_t *length, const char **why);
+ngx_int_t ngx_http_pfs_s3_copy_source_info(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call, ngx_http_pfs_s3_copy_source_t *src,
+    PfsV2__FileInfo **info);
 
 /* PFS calls as subrequests: ngx_http_pfs_s3_grpc.c */
 ngx_http_pfs_s3_call_t *ngx_http_pfs_s3_call_create(ngx_http_request_t *r,
@@ -611,6 +615,8 @@ ngx_int_t ngx_http_pfs_s3_read_body(ngx_http_request_t *r,
 ngx_int_t ngx_http_pfs_s3_read_xml_body(ngx_http_request_t *r,
     ngx_http_pfs_s3_body_pt next);
 ngx_chain_t *ngx_http_pfs_s3_body_slices(ngx_http_request_t *r,
+    ngx_str_t *path, size_t piece, ngx_uint_t *empty);
+ngx_chain_t *ngx_http_pfs_s3_chain_slices(ngx_pool_t *pool, ngx_chain_t *in,
     ngx_str_t *path, size_t piece, ngx_uint_t *empty);
 
 /* authentication: ngx_http_pfs_s3_auth.c */

@@ -663,20 +663,33 @@ ngx_chain_t *
 ngx_http_pfs_s3_body_slices(ngx_http_request_t *r, ngx_str_t *path,
     size_t piece, ngx_uint_t *empty)
 {
-    off_t         pos, end, n;
-    ngx_buf_t    *b, *s;
-    ngx_chain_t  *in, *out, **ll, *cl;
-
-    out = NULL;
-    ll = &out;
-
     *empty = 1;
 
     if (r->request_body == NULL) {
         return NULL;
     }
 
-    for (in = r->request_body->bufs; in; in = in->next) {
+    return ngx_http_pfs_s3_chain_slices(r->pool, r->request_body->bufs, path,
+                                        piece, empty);
+}
+
+
+/* The same for any chain of bytes in memory or in files. */
+
+ngx_chain_t *
+ngx_http_pfs_s3_chain_slices(ngx_pool_t *pool, ngx_chain_t *in,
+    ngx_str_t *path, size_t piece, ngx_uint_t *empty)
+{
+    off_t         pos, end, n;
+    ngx_buf_t    *b, *s;
+    ngx_chain_t  *out, **ll, *cl;
+
+    out = NULL;
+    ll = &out;
+
+    *empty = 1;
+
+    for ( /* void */ ; in; in = in->next) {
         b = in->buf;
 
         if (b->in_file) {
@@ -694,7 +707,7 @@ ngx_http_pfs_s3_body_slices(ngx_http_request_t *r, ngx_str_t *path,
         while (pos < end) {
             n = ngx_min(end - pos, (off_t) piece);
 
-            cl = ngx_http_pfs_s3_piece_header(r->pool, path, (size_t) n);
+            cl = ngx_http_pfs_s3_piece_header(pool, path, (size_t) n);
             if (cl == NULL) {
                 return NULL;
             }
@@ -702,7 +715,7 @@ ngx_http_pfs_s3_body_slices(ngx_http_request_t *r, ngx_str_t *path,
             *ll = cl;
             ll = &cl->next;
 
-            s = ngx_calloc_buf(r->pool);
+            s = ngx_calloc_buf(pool);
             if (s == NULL) {
                 return NULL;
             }
@@ -721,7 +734,7 @@ ngx_http_pfs_s3_body_slices(ngx_http_request_t *r, ngx_str_t *path,
                 s->end = s->last;
             }
 
-            cl = ngx_alloc_chain_link(r->pool);
+            cl = ngx_alloc_chain_link(pool);
             if (cl == NULL) {
                 return NULL;
             }

@@ -478,6 +478,21 @@ ngx_http_pfs_s3_raw_bytes(ngx_http_request_t *sr, ngx_http_pfs_s3_call_t *call,
         n = (size_t) (call->raw_limit - call->raw_sent);
     }
 
+    if (call->sink) {
+        /* bytes kept for another call (UploadPartCopy of a range) */
+
+        if (n && ngx_write_file(&call->sink->file, p, n, call->raw_sent)
+                 == NGX_ERROR)
+        {
+            return NGX_ERROR;
+        }
+
+        call->raw_sent += n;
+
+        return (call->raw_cut && call->raw_sent >= call->raw_limit)
+               ? NGX_DONE : NGX_OK;
+    }
+
     if (n && !call->raw_cut && call->raw_sent + (off_t) n == call->raw_limit) {
 
         /*

@@ -437,7 +437,7 @@ ngx_http_pfs_s3_call_finished(ngx_http_request_t *sr, void *data, ngx_int_t rc)
         return rc == NGX_OK ? NGX_ERROR : rc;
     }
 
-    if (call->raw && call->raw_sent && !call->cut
+    if (call->raw && call->raw_sent && !call->cut && call->sink == NULL
         && (call->grpc_status != NGX_HTTP_PFS_S3_GRPC_OK
             || (call->raw_limit >= 0 && call->raw_sent < call->raw_limit)))
     {

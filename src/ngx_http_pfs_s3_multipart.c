@@ -72,6 +72,14 @@ typedef struct {
     ngx_uint_t                  keep;          /* the listing saw .keep */
     PfsV2__FileInfo            *info;          /* of the completed object */
 
+    /* UploadPartCopy */
+    ngx_http_pfs_s3_copy_source_t  src;
+    ngx_http_pfs_s3_ref_t       src_ref;
+    char                       *src_commit;
+    off_t                       start;
+    off_t                       length;
+    ngx_temp_file_t            *range;         /* the bytes of a range */
+
     /* ListParts and ListMultipartUploads */
     ngx_uint_t                  max;
     ngx_uint_t                  marker;
@@ -133,6 +141,23 @@ static ngx_int_t ngx_http_pfs_s3_part_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_pfs_s3_part_written(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
 static ngx_int_t ngx_http_pfs_s3_part_done(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
+
+static ngx_uint_t ngx_http_pfs_s3_part_number(ngx_http_pfs_s3_ctx_t *ctx,
+    ngx_http_pfs_s3_upload_t *up);
+static ngx_int_t ngx_http_pfs_s3_part_copy(ngx_http_request_t *r,
+    ngx_http_pfs_s3_upload_t *up);
+static ngx_int_t ngx_http_pfs_s3_copy_checked(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
+static ngx_int_t ngx_http_pfs_s3_copy_source_done(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
+static ngx_int_t ngx_http_pfs_s3_copy_fetch(ngx_http_request_t *r,
+    ngx_http_pfs_s3_upload_t *up, off_t size);
+static ngx_int_t ngx_http_pfs_s3_copy_fetched(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
+static ngx_int_t ngx_http_pfs_s3_copy_written(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
+static ngx_int_t ngx_http_pfs_s3_copy_done(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
 
 static ngx_int_t ngx_http_pfs_s3_complete(ngx_http_request_t *r,
@@ -219,6 +244,9 @@ ngx_http_pfs_s3_multipart(ngx_http_request_t *r)
 
     case NGX_HTTP_PFS_S3_OP_UPLOAD_PART:
         return ngx_http_pfs_s3_upload_part(r, up);
+
+    case NGX_HTTP_PFS_S3_OP_UPLOAD_PART_COPY:
+        return ngx_http_pfs_s3_part_copy(r, up);
 
     case NGX_HTTP_PFS_S3_OP_COMPLETE_MULTIPART_UPLOAD:
         return ngx_http_pfs_s3_complete(r, up);
@@ -845,32 +873,47 @@ ngx_http_pfs_s3_create_repo_done(ngx_http_request_t *r,
 
 /* ---------------------------------------------------------------- part */
 
+/* ?partNumber: 1..10000 */
+
+static ngx_uint_t
+ngx_http_pfs_s3_part_number(ngx_http_pfs_s3_ctx_t *ctx,
+    ngx_http_pfs_s3_upload_t *up)
+{
+    ngx_int_t  n;
+    ngx_str_t  v;
+
+    if (ngx_http_pfs_s3_arg(ctx, "partNumber", &v) != NGX_OK) {
+        return 0;
+    }
+
+    n = ngx_atoi(v.data, v.len);
+
+    if (n < 1 || n > NGX_HTTP_PFS_S3_MAX_PARTS) {
+        return 0;
+    }
+
+    up->number = n;
+
+    return 1;
+}
+
+
 static ngx_int_t
 ngx_http_pfs_s3_upload_part(ngx_http_request_t *r,
     ngx_http_pfs_s3_upload_t *up)
 {
-    ngx_int_t               n;
-    ngx_str_t               v;
     const char             *why;
     ngx_http_pfs_s3_ctx_t  *ctx;
     ngx_http_pfs_s3_err_e   err;
 
     ctx = ngx_http_pfs_s3_get_ctx(r);
 
-    n = NGX_ERROR;
-
-    if (ngx_http_pfs_s3_arg(ctx, "partNumber", &v) == NGX_OK) {
-        n = ngx_atoi(v.data, v.len);
-    }
-
-    if (n < 1 || n > NGX_HTTP_PFS_S3_MAX_PARTS) {
+    if (!ngx_http_pfs_s3_part_number(ctx, up)) {
         return ngx_http_pfs_s3_send_error(r,
                                     NGX_HTTP_PFS_S3_ERR_INVALID_ARGUMENT,
                                     "Part number must be an integer between "
                                     "1 and 10000, inclusive");
     }
-
-    up->number = n;
 
     if (r->headers_in.content_length_n < 0 && !r->headers_in.chunked) {
         return ngx_http_pfs_s3_send_error(r,
@@ -974,6 +1017,364 @@ ngx_http_pfs_s3_part_done(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call)
     }
 
     return ngx_http_pfs_s3_send_empty(r, NGX_HTTP_OK);
+}
+
+
+/* ---------------------------------------------------------------- copy */
+
+/*
+ * UploadPartCopy: a part made of (a range of) an existing object.  A whole
+ * object is copied by reference (copy_file from the exact commit its
+ * conditions were checked at, no byte through nginx); PFS copies whole
+ * files only, so a range is read with GetFile into a temporary file of
+ * nginx (client_body_temp_path) and written like an UploadPart's body.
+ *
+ *   InspectFile (.keep), InspectFile (source), [GetFile,] ModifyFile,
+ *   InspectFile (the part's ETag)
+ */
+
+static ngx_int_t
+ngx_http_pfs_s3_part_copy(ngx_http_request_t *r, ngx_http_pfs_s3_upload_t *up)
+{
+    const char             *why;
+    ngx_table_elt_t        *h;
+    ngx_http_pfs_s3_ctx_t  *ctx;
+    ngx_http_pfs_s3_err_e   err;
+
+    ctx = ngx_http_pfs_s3_get_ctx(r);
+
+    ngx_http_discard_request_body(r);
+
+    if (!ngx_http_pfs_s3_part_number(ctx, up)) {
+        return ngx_http_pfs_s3_send_error(r,
+                                    NGX_HTTP_PFS_S3_ERR_INVALID_ARGUMENT,
+                                    "Part number must be an integer between "
+                                    "1 and 10000, inclusive");
+    }
+
+    h = ngx_http_pfs_s3_header(r, "x-amz-copy-source");
+    if (h == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;    /* routed on it */
+    }
+
+    why = NULL;
+    err = ngx_http_pfs_s3_parse_copy_source(r, &h->value, &up->src, &why);
+
+    if (err == NGX_HTTP_PFS_S3_ERR_INTERNAL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (err != NGX_HTTP_PFS_S3_ERR_NONE) {
+        return ngx_http_pfs_s3_send_error(r, err, why);
+    }
+
+    if (ngx_http_pfs_s3_ref(r, &up->src_ref, &up->src.bucket,
+                            &up->src.version, &up->src.path)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    up->mp.file.path = ngx_http_pfs_s3_upload_path(r, up, ".keep", 0);
+
+    return ngx_http_pfs_s3_upload_inspect(r, up, &up->mp.file,
+                                          ngx_http_pfs_s3_copy_checked);
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_copy_checked(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call)
+{
+    ngx_http_pfs_s3_upload_t  *up;
+
+    if (!ngx_http_pfs_s3_call_ok(call)) {
+        if (ngx_http_pfs_s3_upload_missing(r, call)) {
+            return ngx_http_pfs_s3_send_error(r,
+                                            NGX_HTTP_PFS_S3_ERR_NO_SUCH_UPLOAD,
+                                            NULL);
+        }
+
+        return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_NO_SUCH_UPLOAD);
+    }
+
+    up = call->data;
+
+    return ngx_http_pfs_s3_upload_inspect(r, up, &up->src_ref.file,
+                                          ngx_http_pfs_s3_copy_source_done);
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_copy_source_done(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call)
+{
+    ngx_int_t                  rc;
+    const char                *why;
+    ngx_chain_t               *ops, **ll;
+    ngx_table_elt_t           *range;
+    PfsV2__FileInfo           *info;
+    ngx_http_pfs_s3_err_e      err;
+    ngx_http_pfs_s3_upload_t  *up;
+    PfsV2__CopyFile            copy = PFS_V2__COPY_FILE__INIT;
+    PfsV2__DeleteFile          del = PFS_V2__DELETE_FILE__INIT;
+    PfsV2__ModifyFileRequest   req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
+
+    up = call->data;
+
+    rc = ngx_http_pfs_s3_copy_source_info(r, call, &up->src, &info);
+
+    if (info == NULL) {
+        return rc;
+    }
+
+    /* the part is read at the very commit the conditions were checked at */
+
+    up->src_commit = info->file->commit->id;
+    up->src_ref.commit.id = up->src_commit;
+
+    up->start = 0;
+    up->length = info->size_bytes;
+
+    range = ngx_http_pfs_s3_header(r, "x-amz-copy-source-range");
+
+    if (range) {
+        why = NULL;
+        err = ngx_http_pfs_s3_parse_copy_range(&range->value,
+                                               info->size_bytes,
+                                               &up->start, &up->length, &why);
+
+        if (err != NGX_HTTP_PFS_S3_ERR_NONE) {
+            return ngx_http_pfs_s3_send_error(r, err, why);
+        }
+    }
+
+    up->mp.file.path = ngx_http_pfs_s3_upload_path(r, up, NULL, up->number);
+    if (up->mp.file.path == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (up->start != 0 || up->length != info->size_bytes) {
+        return ngx_http_pfs_s3_copy_fetch(r, up, info->size_bytes);
+    }
+
+    ops = NULL;
+    ll = &ops;
+
+    del.path = up->mp.file.path;
+
+    req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_DELETE_FILE;
+    req.delete_file = &del;
+
+    if (ngx_http_pfs_s3_upload_op(r, &req, &ll) == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    copy.dst = up->mp.file.path;
+    copy.src = &up->src_ref.file;
+
+    req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_COPY_FILE;
+    req.copy_file = &copy;
+
+    if (ngx_http_pfs_s3_upload_op(r, &req, &ll) == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_pfs_s3_upload_modify(r, up, &up->mp.commit, ops,
+                                         ngx_http_pfs_s3_copy_written);
+}
+
+
+/* GetFile of the range into a temporary file, never into memory */
+
+static ngx_int_t
+ngx_http_pfs_s3_copy_fetch(ngx_http_request_t *r, ngx_http_pfs_s3_upload_t *up,
+    off_t size)
+{
+    ngx_str_t                  path;
+    ngx_temp_file_t           *tf;
+    ngx_http_pfs_s3_call_t    *call;
+    ngx_http_core_loc_conf_t  *clcf;
+    PfsV2__GetFileRequest      req = PFS_V2__GET_FILE_REQUEST__INIT;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+
+    tf = ngx_pcalloc(r->pool, sizeof(ngx_temp_file_t));
+    if (tf == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    tf->file.fd = NGX_INVALID_FILE;
+    tf->file.log = r->connection->log;
+    tf->path = clcf->client_body_temp_path;
+    tf->pool = r->pool;
+    tf->log_level = NGX_LOG_NOTICE;
+    tf->clean = 1;
+
+    if (ngx_create_temp_file(&tf->file, tf->path, tf->pool, tf->persistent,
+                             tf->clean, tf->access)
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    up->range = tf;
+
+    /* GetFile's path is a glob pattern (InspectFile's is not) */
+
+    if (ngx_http_pfs_s3_glob_escape(r->pool, &up->src.path, &path) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    up->src_ref.file.path = (char *) path.data;
+
+    req.file = &up->src_ref.file;
+    req.offset = up->start;
+
+    call = ngx_http_pfs_s3_call_create(r, "/pfs_v2.API/GetFile",
+                                    &google__protobuf__bytes_value__descriptor,
+                                    ngx_http_pfs_s3_copy_fetched);
+    if (call == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    call->raw = 1;
+    call->raw_limit = up->length;
+    call->raw_cut = (up->start + up->length < size);
+    call->sink = tf;
+    call->data = up;
+
+    if (ngx_http_pfs_s3_call_start(r, call,
+                                   ngx_http_pfs_s3_frame(r->pool, &req.base))
+        != NGX_DONE)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_copy_fetched(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call)
+{
+    ngx_buf_t                   *b;
+    ngx_str_t                    path;
+    ngx_uint_t                   empty;
+    ngx_chain_t                 *ops, **ll, in;
+    ngx_http_pfs_s3_upload_t    *up;
+    ngx_http_pfs_s3_loc_conf_t  *plcf;
+    PfsV2__DeleteFile            del = PFS_V2__DELETE_FILE__INIT;
+    PfsV2__ModifyFileRequest     req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
+
+    up = call->data;
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_pfs_s3_module);
+
+    if (!ngx_http_pfs_s3_call_ok(call) || call->raw_sent != up->length) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "pfs_s3: GetFile of the copy source gave %O of %O "
+                      "bytes", call->raw_sent, up->length);
+
+        return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_INTERNAL);
+    }
+
+    ops = NULL;
+    ll = &ops;
+
+    del.path = up->mp.file.path;
+
+    req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_DELETE_FILE;
+    req.delete_file = &del;
+
+    if (ngx_http_pfs_s3_upload_op(r, &req, &ll) == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b = ngx_calloc_buf(r->pool);
+    if (b == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    b->in_file = 1;
+    b->file = &up->range->file;
+    b->file_pos = 0;
+    b->file_last = up->length;
+
+    in.buf = b;
+    in.next = NULL;
+
+    path.data = (u_char *) up->mp.file.path;
+    path.len = ngx_strlen(up->mp.file.path);
+
+    *ll = ngx_http_pfs_s3_chain_slices(r->pool, &in, &path, plcf->piece_size,
+                                       &empty);
+    if (*ll == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_pfs_s3_upload_modify(r, up, &up->mp.commit, ops,
+                                         ngx_http_pfs_s3_copy_written);
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_copy_written(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call)
+{
+    ngx_http_pfs_s3_upload_t  *up;
+
+    if (!ngx_http_pfs_s3_call_ok(call)) {
+        return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_NO_SUCH_UPLOAD);
+    }
+
+    up = call->data;
+
+    return ngx_http_pfs_s3_upload_inspect(r, up, &up->mp.file,
+                                          ngx_http_pfs_s3_copy_done);
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_copy_done(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call)
+{
+    u_char                    *etag, mtime[32];
+    PfsV2__FileInfo           *info;
+    ngx_http_pfs_s3_xml_t     *x;
+    ngx_http_pfs_s3_upload_t  *up;
+
+    up = call->data;
+    info = ngx_http_pfs_s3_call_message(call);
+
+    if (!ngx_http_pfs_s3_call_ok(call) || info == NULL) {
+        return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_NO_SUCH_UPLOAD);
+    }
+
+    if (ngx_http_pfs_s3_add_header(r, "x-amz-copy-source-version-id",
+                                   (u_char *) up->src_commit,
+                                   ngx_strlen(up->src_commit))
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    etag = ngx_pnalloc(r->pool, 2 * info->hash.len + 16);
+    if (etag == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    x = ngx_http_pfs_s3_xml_start(r, "CopyPartResult", 1);
+    if (x == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_pfs_s3_xml_elem(x, "ETag", etag,
+                             ngx_http_pfs_s3_etag(etag, &info->hash));
+    ngx_http_pfs_s3_xml_elem(x, "LastModified", mtime,
+                             ngx_http_pfs_s3_iso8601(mtime, info->committed)
+                             - mtime);
+
+    return ngx_http_pfs_s3_xml_send(r, x, NGX_HTTP_OK);
 }
 
 

@@ -255,6 +255,64 @@ subtest 'where uploads can begin' => sub {
                 'a bucket pinned to a commit');
 };
 
+subtest 'UploadPartCopy: a whole object by reference, ranges through a temporary file' => sub {
+    my $src = join '', map { chr(($_ * 7 + 3) % 251) } 0 .. (12 * $MiB + 999);
+    my $pr = put_object($s, 'mp', 'copy/src', $src);
+    my $src_version = $pr->{headers}{'x-amz-version-id'};
+    my $id = create('copy/dst');
+    my $copy = sub {
+        my ($n, %h) = @_;
+        return s3($s, PUT => "/mp/copy/dst?partNumber=$n&uploadId=$id",
+                  headers => { 'x-amz-copy-source' => '/mp/copy/src', %h });
+    };
+
+    my $r = $copy->(1);
+    is $r->{status}, 200, 'UploadPartCopy of the whole object' or diag $r->{content};
+    is xval($r, '/s:CopyPartResult/s:ETag'), '"' . md5_hex($src) . '"', 'CopyPartResult ETag';
+    like xval($r, '/s:CopyPartResult/s:LastModified') // '', qr/^\d{4}-\d\d-\d\dT/, 'LastModified';
+    is $r->{headers}{'x-amz-copy-source-version-id'}, $src_version, 'x-amz-copy-source-version-id';
+    my $e1 = xval($r, '//s:ETag');
+
+    my $cut = 5 * $MiB;
+    $r = $copy->(2, 'x-amz-copy-source-range' => 'bytes=0-' . ($cut - 1));
+    is $r->{status}, 200, 'a range from the start' or diag $r->{content};
+    is xval($r, '//s:ETag'), '"' . md5_hex(substr($src, 0, $cut)) . '"', 'its ETag is the MD5 of the range';
+    my $e2 = xval($r, '//s:ETag');
+    $r = $copy->(3, 'x-amz-copy-source-range' => "bytes=$cut-" . (length($src) - 1));
+    is $r->{status}, 200, 'a range to the end' or diag $r->{content};
+    my $e3 = xval($r, '//s:ETag');
+    $r = $copy->(4, 'x-amz-copy-source-range' => 'bytes=100-199');
+    is xval($r, '//s:ETag'), '"' . md5_hex(substr($src, 100, 100)) . '"', 'a range in the middle';
+    my $e4 = xval($r, '//s:ETag');
+
+    $r = complete('copy/dst', $id, [[1, $e1], [2, $e2], [3, $e3], [4, $e4]]);
+    is $r->{status}, 200, 'Complete of copied parts' or diag $r->{content};
+    ok s3($s, GET => '/mp/copy/dst')->{content}
+        eq $src . substr($src, 0, $cut) . substr($src, $cut) . substr($src, 100, 100),
+        'the bytes of the copied parts';
+
+    # errors
+    $id = create('copy/err');
+    my $err = sub {
+        my ($n, %h) = @_;
+        return s3($s, PUT => "/mp/copy/err?partNumber=$n&uploadId=$id",
+                  headers => { 'x-amz-copy-source' => '/mp/copy/src', %h });
+    };
+    is_s3_error(s3($s, PUT => "/mp/copy/err?partNumber=1&uploadId=$id",
+                   headers => { 'x-amz-copy-source' => '/mp/copy/none' }),
+                404, 'NoSuchKey', 'a missing source');
+    is_s3_error($err->(1, 'x-amz-copy-source-range' => 'bytes=0-' . length($src)),
+                400, 'InvalidArgument', 'a range past the end of the source');
+    is_s3_error($err->(1, 'x-amz-copy-source-if-match' => '"' . ('0' x 32) . '"'),
+                412, 'PreconditionFailed', 'x-amz-copy-source-if-match');
+    is_s3_error($err->(0), 400, 'InvalidArgument', 'part number 0');
+    is_s3_error(s3($s, PUT => '/mp/copy/err?partNumber=1&uploadId=' . ('e' x 32),
+                   headers => { 'x-amz-copy-source' => '/mp/copy/src' }),
+                404, 'NoSuchUpload', 'an unknown upload');
+    is xcount(s3($s, GET => "/mp/copy/err?uploadId=$id"), '//s:Part'), 0, 'no part was stored';
+    s3($s, DELETE => "/mp/copy/err?uploadId=$id");
+};
+
 # ---------------------------------------------------------------- listing
 
 subtest 'ListMultipartUploads' => sub {

@@ -1,7 +1,8 @@
 #!/usr/bin/python3
 # Multipart uploads from the real clients that switch to them by size:
 # the aws CLI v2 (`aws s3 cp` of a 200 MiB file up and back, bytes
-# compared), boto3's upload_file with concurrent parts, and rclone copy +
+# compared, and an S3-to-S3 copy, which the CLI makes of UploadPartCopy
+# ranges), boto3's upload_file with concurrent parts, and rclone copy +
 # rclone check (hashes and bytes).  Each upload must leave no pending
 # upload behind and an object whose ETag has S3's multipart form.
 import filecmp
@@ -96,6 +97,21 @@ with Stack() as st:
         run([AWS, '--endpoint-url', st.s3_endpoint, 's3', 'cp',
              's3://%s/data/big.bin' % B, back], env, 'aws s3 cp: 200 MiB down')
         tap.ok(filecmp.cmp(big, back, shallow=False), 'the same 200 MiB came back')
+        os.unlink(back)
+        # a copy inside S3: CreateMultipartUpload + UploadPartCopy of
+        # ranges ("--copy-props none": the CLI would otherwise copy tags
+        # with GetObjectTagging, which answers 501)
+        run([AWS, '--endpoint-url', st.s3_endpoint, 's3', 'cp',
+             '--copy-props', 'none',
+             's3://%s/data/big.bin' % B, 's3://%s/data/copy.bin' % B], env,
+            'aws s3 cp: 200 MiB from S3 to S3')
+        with open(st.env['NGINX_ACCESS_LOG']) as f:
+            tap.ok('op=UploadPartCopy ' in f.read(),
+                   'the CLI copied with UploadPartCopy')
+        no_pending_upload(c, B, 'aws s3 cp (copy)')
+        run([AWS, '--endpoint-url', st.s3_endpoint, 's3', 'cp',
+             's3://%s/data/copy.bin' % B, back], env, 'aws s3 cp: the copy down')
+        tap.ok(filecmp.cmp(big, back, shallow=False), 'the copy holds the same 200 MiB')
         os.unlink(back)
         os.unlink(big)
     else:
