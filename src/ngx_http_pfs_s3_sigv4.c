@@ -242,9 +242,9 @@ ngx_http_pfs_s3_sigv4_canonical(ngx_pool_t *pool, ngx_http_pfs_s3_canon_t *in,
     len = in->method.len + 1
           + 3 * in->path.len + 4
           + 3 * in->query.len + 2
-          + in->signed_headers.len * 2 + 2
-          + in->payload_hash.len
-          + ngx_http_pfs_s3_canon_headers_len(in);
+          + ngx_http_pfs_s3_canon_headers_len(in)
+          + 1 + in->signed_headers.len + 1
+          + in->payload_hash.len;
 
     out->data = ngx_pnalloc(pool, len);
     if (out->data == NULL) {
@@ -479,7 +479,11 @@ ngx_http_pfs_s3_canon_headers(u_char *p, ngx_http_pfs_s3_canon_t *in)
 }
 
 
-/* the values canon_headers() copies: a name may be signed twice */
+/*
+ * What canon_headers() writes: "name:" and "\n" for each name of
+ * SignedHeaders, even an empty one (";;;" is three), and the values of the
+ * headers of that name with a "," each; a name may be signed twice.
+ */
 
 static size_t
 ngx_http_pfs_s3_canon_headers_len(ngx_http_pfs_s3_canon_t *in)
@@ -499,6 +503,7 @@ ngx_http_pfs_s3_canon_headers_len(ngx_http_pfs_s3_canon_t *in)
         }
 
         n = end - s;
+        len += n + 2;
 
         for (i = 0; i < in->nheaders; i++) {
             if (in->headers[i].name.len == n
@@ -560,6 +565,11 @@ ngx_http_pfs_s3_split_query(ngx_pool_t *pool, ngx_str_t *query,
 {
     u_char                *p, *last, *amp, *eq, *buf;
     ngx_http_pfs_s3_kv_t  *kv;
+
+    if (query->len == 0) {
+        /* nginx leaves r->args NULL without a query: no NULL + 0 */
+        return NGX_OK;
+    }
 
     p = query->data;
     last = p + query->len;
