@@ -142,12 +142,12 @@ FUZZ_INCS    := -I$(FUZZ_NGX)/src/core -I$(FUZZ_NGX)/src/event \
                 $(shell pkg-config --cflags libxml-2.0 libpcre2-8 2>/dev/null)
 FUZZ_LIBS    := -lprotobuf-c $(shell pkg-config --libs libxml-2.0 libpcre2-8 \
                 2>/dev/null) -lcrypto
-FUZZ_MOD_SRC := request bucket error xml response body decode headers \
+FUZZ_MOD_SRC := request bucket error xml response body decode headers auth \
                 chunksig sigv4 checksum copy_source
 FUZZ_MOD_OBJ := $(patsubst %,$(FUZZ_DIR)/mod/ngx_http_pfs_s3_%.o,$(FUZZ_MOD_SRC)) \
                 $(FUZZ_DIR)/mod/ngx_fuzz_rt.o \
                 $(patsubst $(PROTO_OUT)/%.c,$(FUZZ_DIR)/proto/%.o,$(PROTO_C))
-FUZZ_MOD_TARGETS := request chunked decode xml headers copy_source
+FUZZ_MOD_TARGETS := request chunked decode xml headers copy_source auth
 FUZZ_BINS    := $(patsubst %,$(FUZZ_DIR)/fuzz_%,$(FUZZ_MOD_TARGETS))
 
 .PHONY: fuzz

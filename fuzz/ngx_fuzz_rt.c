@@ -1090,6 +1090,14 @@ ngx_http_pfs_s3_call(ngx_http_request_t *r, const char *method,
 
 
 ngx_int_t
+ngx_http_pfs_s3_dispatch(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
+{
+    ngx_fuzz_unreachable("ngx_http_pfs_s3_dispatch");
+    return NGX_ERROR;
+}
+
+
+ngx_int_t
 ngx_http_pfs_s3_call_ok(ngx_http_pfs_s3_call_t *call)
 {
     ngx_fuzz_unreachable("ngx_http_pfs_s3_call_ok");
