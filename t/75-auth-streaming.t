@@ -134,10 +134,15 @@ def streaming_put(endpoint, path, chunks, secret=SECRET, tamper=None,
             ts = ('0' if ts[0] != '0' else '1') + ts[1:]
         body += b'x-amz-trailer-signature:' + ts.encode() + b'\r\n\r\n'
     assert len(body) == framed_len(), (len(body), framed_len())
+    return send(endpoint, 'PUT', path, req.headers.items(), body)
 
+
+def send(endpoint, method, path, headers, body):
+    """Sends the request as given; (status, body)."""
+    u = urllib.parse.urlsplit(endpoint)
     conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
-    conn.putrequest('PUT', path, skip_host=True, skip_accept_encoding=True)
-    for k, v in req.headers.items():
+    conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+    for k, v in headers:
         conn.putheader(k, v)
     conn.endheaders()
     # sent in pieces, so the server reads it as it arrives
@@ -185,17 +190,7 @@ def send_signed(endpoint, method, path, headers, body, secret=SECRET,
                                          headers=headers)
     creds = botocore.credentials.Credentials(ACCESS, secret)
     StreamingAuth(payload, creds, 's3', REGION).add_auth(req)
-    conn = http.client.HTTPConnection(u.hostname, u.port, timeout=30)
-    conn.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
-    for k, v in req.headers.items():
-        conn.putheader(k, v)
-    conn.endheaders()
-    for i in range(0, len(body), 16384):
-        conn.send(body[i:i + 16384])
-    r = conn.getresponse()
-    out = (r.status, r.read())
-    conn.close()
-    return out
+    return send(endpoint, method, path, req.headers.items(), body)
 
 
 def crc(data, poly, bits):
