@@ -1,7 +1,8 @@
 /*
  * XML: the request documents (ngx_http_pfs_s3_xml_parse: the bodies of
  * CreateBucket and PutBucketVersioning; ngx_http_pfs_s3_xml_parse_delete:
- * DeleteObjects' Delete) and the error documents written
+ * DeleteObjects' Delete; ngx_http_pfs_s3_xml_parse_parts:
+ * CompleteMultipartUpload) and the error documents written
  * around untrusted text (ngx_http_pfs_s3_send_error with a message and a
  * key taken from the input).
  *
@@ -33,7 +34,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     ngx_str_t                     value;
     ngx_uint_t                    found, sel;
     ngx_pool_t                   *pool;
-    ngx_array_t                   objects;
+    ngx_array_t                   objects, parts;
     ngx_http_request_t           *r;
     ngx_http_pfs_s3_ctx_t        *ctx;
     ngx_http_pfs_s3_loc_conf_t    lcf;
@@ -58,12 +59,24 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     }
 
+    if (ngx_array_init(&parts, pool, 4, sizeof(ngx_http_pfs_s3_xml_part_t))
+        != NGX_OK)
+    {
+        return 0;
+    }
+
     /* as read_small_body() leaves it: exactly the body, then a NUL */
     body = ngx_pnalloc(pool, size);
     memcpy(body, data + 1, size - 1);
     body[size - 1] = '\0';
 
-    if (sel & 8) {
+    if (sel & 16) {
+        rc = ngx_http_pfs_s3_xml_parse_parts(r, body, size - 1, &parts);
+
+        ngx_fuzz_assert(rc != NGX_OK || parts.nelts > 0,
+                        "an accepted Complete document has a part");
+
+    } else if (sel & 8) {
         rc = ngx_http_pfs_s3_xml_parse_delete(r, body, size - 1, 4, &objects,
                                               &found);
 
@@ -82,7 +95,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                           (u_char *) "<!DOCTYPE", 9 - 1),
                         "no document with a DTD is accepted");
 
-        if (found && !(sel & 8)) {
+        if (found && !(sel & 24)) {
             ngx_fuzz_assert(value.data[value.len] == '\0', "value ends");
         }
     }

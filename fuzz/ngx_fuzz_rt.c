@@ -1053,6 +1053,16 @@ ngx_fuzz_check_xml(void)
 ngx_int_t (*ngx_fuzz_body_out)(ngx_http_request_t *r, ngx_chain_t *in);
 
 
+/* A GetFile whose bytes go to a temporary file (UploadPartCopy of a
+ * range): the fuzz targets never set a sink, so nothing is written. */
+
+ssize_t
+ngx_write_file(ngx_file_t *file, u_char *buf, size_t size, off_t offset)
+{
+    abort();
+}
+
+
 ngx_int_t
 ngx_http_pfs_s3_next_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
