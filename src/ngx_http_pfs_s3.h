@@ -467,6 +467,8 @@ ngx_int_t ngx_http_pfs_s3_call(ngx_http_request_t *r, const char *method,
     const ProtobufCMessage *req, const ProtobufCMessageDescriptor *response,
     ngx_http_pfs_s3_message_pt on_message, ngx_http_pfs_s3_done_pt done,
     void *data);
+ngx_int_t ngx_http_pfs_s3_modify_file(ngx_http_request_t *r,
+    ngx_chain_t *body, ngx_http_pfs_s3_done_pt done, void *data);
 ngx_chain_t *ngx_http_pfs_s3_frame(ngx_pool_t *pool,
     const ProtobufCMessage *msg);
 void ngx_http_pfs_s3_wake(ngx_http_request_t *r);
@@ -578,6 +580,14 @@ ngx_int_t ngx_http_pfs_s3_read_only(ngx_http_request_t *r);
 ngx_int_t ngx_http_pfs_s3_copy_object(ngx_http_request_t *r);
 ngx_int_t ngx_http_pfs_s3_delete_objects(ngx_http_request_t *r);
 ngx_int_t ngx_http_pfs_s3_list_object_versions(ngx_http_request_t *r);
+
+/* listings: ngx_http_pfs_s3_list.c */
+ngx_int_t ngx_http_pfs_s3_list_params(ngx_http_request_t *r,
+    ngx_http_pfs_s3_ctx_t *ctx, ngx_str_t *prefix, ngx_str_t *delimiter,
+    ngx_uint_t *max_keys, ngx_uint_t *url);
+char *ngx_http_pfs_s3_list_pattern(ngx_http_request_t *r, ngx_str_t *prefix,
+    ngx_uint_t recursive);
+ngx_int_t ngx_http_pfs_s3_str_cmp(ngx_str_t *a, ngx_str_t *b);
 ngx_int_t ngx_http_pfs_s3_inspect_bucket(ngx_http_request_t *r,
     ngx_http_pfs_s3_done_pt done);
 

@@ -329,7 +329,6 @@ ngx_http_pfs_s3_copy_target_done(ngx_http_request_t *r,
     ngx_chain_t               *body, **ll;
     PfsV2__FileInfo           *info;
     ngx_http_pfs_s3_copy_t    *cp;
-    ngx_http_pfs_s3_call_t    *mcall;
     PfsV2__CopyFile            copy = PFS_V2__COPY_FILE__INIT;
     PfsV2__DeleteFile          del = PFS_V2__DELETE_FILE__INIT;
     PfsV2__ModifyFileRequest   req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
@@ -396,16 +395,7 @@ ngx_http_pfs_s3_copy_target_done(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    mcall = ngx_http_pfs_s3_call_create(r, "/pfs_v2.API/ModifyFile",
-                                        &google__protobuf__empty__descriptor,
-                                        ngx_http_pfs_s3_copy_modified);
-    if (mcall == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    mcall->data = cp;
-
-    if (ngx_http_pfs_s3_call_start(r, mcall, body) != NGX_DONE) {
+    if (ngx_http_pfs_s3_modify_file(r, body, ngx_http_pfs_s3_copy_modified, cp) != NGX_DONE) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

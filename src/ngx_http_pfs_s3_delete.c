@@ -245,7 +245,6 @@ ngx_http_pfs_s3_delete_inspected(ngx_http_request_t *r,
     ngx_chain_t                 *body, **ll;
     ngx_http_pfs_s3_ctx_t       *ctx;
     ngx_http_pfs_s3_del_t       *del;
-    ngx_http_pfs_s3_call_t      *mcall;
     ngx_http_pfs_s3_del_key_t   *k;
     PfsV2__DeleteFile            df = PFS_V2__DELETE_FILE__INIT;
     PfsV2__ModifyFileRequest     req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
@@ -305,16 +304,7 @@ ngx_http_pfs_s3_delete_inspected(ngx_http_request_t *r,
         ll = &(*ll)->next;
     }
 
-    mcall = ngx_http_pfs_s3_call_create(r, "/pfs_v2.API/ModifyFile",
-                                        &google__protobuf__empty__descriptor,
-                                        ngx_http_pfs_s3_delete_modified);
-    if (mcall == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    mcall->data = del;
-
-    if (ngx_http_pfs_s3_call_start(r, mcall, body) != NGX_DONE) {
+    if (ngx_http_pfs_s3_modify_file(r, body, ngx_http_pfs_s3_delete_modified, del) != NGX_DONE) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

@@ -83,6 +83,30 @@ ngx_http_pfs_s3_call(ngx_http_request_t *r, const char *method,
 }
 
 
+/*
+ * A ModifyFile call: a client stream of the frames in "body" (set_commit
+ * first), answered Empty.  Returns NGX_DONE when the call is under way.
+ */
+
+ngx_int_t
+ngx_http_pfs_s3_modify_file(ngx_http_request_t *r, ngx_chain_t *body,
+    ngx_http_pfs_s3_done_pt done, void *data)
+{
+    ngx_http_pfs_s3_call_t  *call;
+
+    call = ngx_http_pfs_s3_call_create(r, "/pfs_v2.API/ModifyFile",
+                                       &google__protobuf__empty__descriptor,
+                                       done);
+    if (call == NULL) {
+        return NGX_ERROR;
+    }
+
+    call->data = data;
+
+    return ngx_http_pfs_s3_call_start(r, call, body);
+}
+
+
 /* One gRPC message frame: flag 0, big-endian length, the protobuf bytes. */
 
 ngx_chain_t *

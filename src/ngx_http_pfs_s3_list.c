@@ -50,13 +50,11 @@ static ngx_int_t ngx_http_pfs_s3_list_send(ngx_http_request_t *r,
     ngx_http_pfs_s3_list_t *ls);
 static ngx_int_t ngx_http_pfs_s3_token(ngx_pool_t *pool, ngx_str_t *key,
     ngx_str_t *token);
-static ngx_int_t ngx_http_pfs_s3_str_cmp(ngx_str_t *a, ngx_str_t *b);
 
 
 ngx_int_t
 ngx_http_pfs_s3_list_objects(ngx_http_request_t *r)
 {
-    u_char                  *p;
     ngx_int_t                rc;
     ngx_str_t                s;
     ngx_http_pfs_s3_ref_t   *ref;
@@ -97,36 +95,10 @@ ngx_http_pfs_s3_list_objects(ngx_http_request_t *r)
 
     req.commit = &ref->commit;
 
-    /*
-     * A prefix with glob characters matches no key PFS can hold; the glob
-     * then only checks that the bucket exists ("/" matches the root alone,
-     * which is no object).
-     */
-
-    if (!ngx_http_pfs_s3_glob_safe(&ls->prefix)) {
-        req.pattern = "/";
-
-    } else {
-        if (ngx_http_pfs_s3_glob_escape(r->pool, &ls->prefix, &s) != NGX_OK) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        p = ngx_pnalloc(r->pool, s.len + 4);
-        if (p == NULL) {
-            return NGX_HTTP_INTERNAL_SERVER_ERROR;
-        }
-
-        req.pattern = (char *) p;
-
-        *p++ = '/';
-        p = ngx_cpymem(p, s.data, s.len);
-        *p++ = '*';
-
-        if (ls->delimiter.len == 0) {
-            *p++ = '*';
-        }
-
-        *p = '\0';
+    req.pattern = ngx_http_pfs_s3_list_pattern(r, &ls->prefix,
+                                               ls->delimiter.len == 0);
+    if (req.pattern == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (ls->after.len && ngx_http_pfs_s3_str_cmp(&ls->after, &ls->prefix) > 0)
@@ -172,45 +144,15 @@ static ngx_int_t
 ngx_http_pfs_s3_list_args(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
     ngx_http_pfs_s3_list_t *ls)
 {
-    ngx_int_t  n;
     ngx_str_t  v, raw;
 
     ls->v2 = (ctx->op == NGX_HTTP_PFS_S3_OP_LIST_OBJECTS_V2);
-    ls->max_keys = NGX_HTTP_PFS_S3_MAX_KEYS;
 
-    (void) ngx_http_pfs_s3_arg(ctx, "prefix", &ls->prefix);
-    (void) ngx_http_pfs_s3_arg(ctx, "delimiter", &ls->delimiter);
-
-    if (ls->delimiter.len
-        && !(ls->delimiter.len == 1 && ls->delimiter.data[0] == '/'))
+    if (ngx_http_pfs_s3_list_params(r, ctx, &ls->prefix, &ls->delimiter,
+                                    &ls->max_keys, &ls->url)
+        != NGX_OK)
     {
-        return ngx_http_pfs_s3_answer(r,
-                                          NGX_HTTP_PFS_S3_ERR_INVALID_DELIMITER,
-                                          NULL);
-    }
-
-    if (ngx_http_pfs_s3_arg(ctx, "encoding-type", &v) == NGX_OK) {
-        if (!(v.len == 3 && ngx_strncmp(v.data, "url", 3) == 0)) {
-            return ngx_http_pfs_s3_answer(r,
-                                  NGX_HTTP_PFS_S3_ERR_INVALID_ARGUMENT,
-                                  "Invalid Encoding Method specified in "
-                                  "Request");
-        }
-
-        ls->url = 1;
-    }
-
-    if (ngx_http_pfs_s3_arg(ctx, "max-keys", &v) == NGX_OK) {
-        n = ngx_atoi(v.data, v.len);
-
-        if (n == NGX_ERROR) {
-            return ngx_http_pfs_s3_answer(r,
-                                  NGX_HTTP_PFS_S3_ERR_INVALID_ARGUMENT,
-                                  "Provided max-keys not an integer or "
-                                  "within integer range");
-        }
-
-        ls->max_keys = ngx_min((ngx_uint_t) n, NGX_HTTP_PFS_S3_MAX_KEYS);
+        return NGX_DECLINED;
     }
 
     if (ls->v2) {
@@ -503,7 +445,7 @@ ngx_http_pfs_s3_token(ngx_pool_t *pool, ngx_str_t *key, ngx_str_t *token)
 
 /* byte order, as S3 sorts keys */
 
-static ngx_int_t
+ngx_int_t
 ngx_http_pfs_s3_str_cmp(ngx_str_t *a, ngx_str_t *b)
 {
     ngx_int_t  rc;
@@ -515,4 +457,104 @@ ngx_http_pfs_s3_str_cmp(ngx_str_t *a, ngx_str_t *b)
     }
 
     return (a->len > b->len) - (a->len < b->len);
+}
+
+
+/*
+ * The parameters ListObjects and ListObjectVersions share: prefix,
+ * delimiter ("/" or none: PFS lists by directory), encoding-type and
+ * max-keys (at most 1000).  NGX_DECLINED: answered with the error.
+ */
+
+ngx_int_t
+ngx_http_pfs_s3_list_params(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
+    ngx_str_t *prefix, ngx_str_t *delimiter, ngx_uint_t *max_keys,
+    ngx_uint_t *url)
+{
+    ngx_int_t  n;
+    ngx_str_t  v;
+
+    *max_keys = NGX_HTTP_PFS_S3_MAX_KEYS;
+    *url = 0;
+
+    (void) ngx_http_pfs_s3_arg(ctx, "prefix", prefix);
+    (void) ngx_http_pfs_s3_arg(ctx, "delimiter", delimiter);
+
+    if (delimiter->len && !(delimiter->len == 1 && delimiter->data[0] == '/'))
+    {
+        (void) ngx_http_pfs_s3_answer(r, NGX_HTTP_PFS_S3_ERR_INVALID_DELIMITER,
+                                      NULL);
+        return NGX_DECLINED;
+    }
+
+    if (ngx_http_pfs_s3_arg(ctx, "encoding-type", &v) == NGX_OK) {
+        if (!(v.len == 3 && ngx_strncmp(v.data, "url", 3) == 0)) {
+            (void) ngx_http_pfs_s3_answer(r,
+                                  NGX_HTTP_PFS_S3_ERR_INVALID_ARGUMENT,
+                                  "Invalid Encoding Method specified in "
+                                  "Request");
+            return NGX_DECLINED;
+        }
+
+        *url = 1;
+    }
+
+    if (ngx_http_pfs_s3_arg(ctx, "max-keys", &v) == NGX_OK) {
+        n = ngx_atoi(v.data, v.len);
+
+        if (n == NGX_ERROR) {
+            (void) ngx_http_pfs_s3_answer(r,
+                                  NGX_HTTP_PFS_S3_ERR_INVALID_ARGUMENT,
+                                  "Provided max-keys not an integer or "
+                                  "within integer range");
+            return NGX_DECLINED;
+        }
+
+        *max_keys = ngx_min((ngx_uint_t) n, NGX_HTTP_PFS_S3_MAX_KEYS);
+    }
+
+    return NGX_OK;
+}
+
+
+/*
+ * The GlobFile pattern of a listing: "/<prefix>**" (recursive) or
+ * "/<prefix>*" (by directory).  A prefix with glob characters matches no
+ * key PFS can hold; the glob then only checks that the bucket exists ("/"
+ * matches the root alone, which is no object).  NULL: no memory.
+ */
+
+char *
+ngx_http_pfs_s3_list_pattern(ngx_http_request_t *r, ngx_str_t *prefix,
+    ngx_uint_t recursive)
+{
+    u_char     *p, *pattern;
+    ngx_str_t   s;
+
+    if (!ngx_http_pfs_s3_glob_safe(prefix)) {
+        return "/";
+    }
+
+    if (ngx_http_pfs_s3_glob_escape(r->pool, prefix, &s) != NGX_OK) {
+        return NULL;
+    }
+
+    pattern = ngx_pnalloc(r->pool, s.len + 4);
+    if (pattern == NULL) {
+        return NULL;
+    }
+
+    p = pattern;
+
+    *p++ = '/';
+    p = ngx_cpymem(p, s.data, s.len);
+    *p++ = '*';
+
+    if (recursive) {
+        *p++ = '*';
+    }
+
+    *p = '\0';
+
+    return (char *) pattern;
 }

@@ -666,7 +666,6 @@ ngx_http_pfs_s3_write_body(ngx_http_request_t *r, PfsV2__Commit *commit,
     ngx_uint_t                    empty;
     ngx_chain_t                  *body, **ll;
     ngx_http_pfs_s3_ctx_t        *ctx;
-    ngx_http_pfs_s3_call_t       *call;
     ngx_http_pfs_s3_loc_conf_t   *plcf;
     PfsV2__AddFile                add = PFS_V2__ADD_FILE__INIT;
     PfsV2__DeleteFile             del = PFS_V2__DELETE_FILE__INIT;
@@ -733,16 +732,7 @@ ngx_http_pfs_s3_write_body(ngx_http_request_t *r, PfsV2__Commit *commit,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    call = ngx_http_pfs_s3_call_create(r, "/pfs_v2.API/ModifyFile",
-                                       &google__protobuf__empty__descriptor,
-                                       done);
-    if (call == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    call->data = data;
-
-    if (ngx_http_pfs_s3_call_start(r, call, body) != NGX_DONE) {
+    if (ngx_http_pfs_s3_modify_file(r, body, done, data) != NGX_DONE) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -1041,7 +1031,6 @@ ngx_http_pfs_s3_delete_inspected(ngx_http_request_t *r,
 {
     ngx_chain_t               *body;
     PfsV2__FileInfo           *info;
-    ngx_http_pfs_s3_call_t    *mcall;
     ngx_http_pfs_s3_object_t  *obj;
     PfsV2__DeleteFile          del = PFS_V2__DELETE_FILE__INIT;
     PfsV2__ModifyFileRequest   req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
@@ -1085,16 +1074,7 @@ ngx_http_pfs_s3_delete_inspected(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    mcall = ngx_http_pfs_s3_call_create(r, "/pfs_v2.API/ModifyFile",
-                                        &google__protobuf__empty__descriptor,
-                                        ngx_http_pfs_s3_delete_done);
-    if (mcall == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    mcall->data = obj;
-
-    if (ngx_http_pfs_s3_call_start(r, mcall, body) != NGX_DONE) {
+    if (ngx_http_pfs_s3_modify_file(r, body, ngx_http_pfs_s3_delete_done, obj) != NGX_DONE) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 

@@ -118,7 +118,6 @@ static ngx_int_t ngx_http_pfs_s3_versions_send(ngx_http_request_t *r,
 static void ngx_http_pfs_s3_versions_entry_xml(ngx_http_pfs_s3_xml_t *x,
     ngx_http_pfs_s3_versions_t *vs, ngx_http_pfs_s3_vkey_t *k,
     ngx_uint_t i);
-static ngx_int_t ngx_http_pfs_s3_versions_cmp(ngx_str_t *a, ngx_str_t *b);
 
 
 ngx_int_t
@@ -188,46 +187,15 @@ static ngx_int_t
 ngx_http_pfs_s3_versions_args(ngx_http_request_t *r,
     ngx_http_pfs_s3_ctx_t *ctx, ngx_http_pfs_s3_versions_t *vs)
 {
-    ngx_int_t  n;
-    ngx_str_t  v;
+    if (ngx_http_pfs_s3_list_params(r, ctx, &vs->prefix, &vs->delimiter,
+                                    &vs->max_keys, &vs->url)
+        != NGX_OK)
+    {
+        return NGX_DECLINED;
+    }
 
-    vs->max_keys = NGX_HTTP_PFS_S3_MAX_KEYS;
-
-    (void) ngx_http_pfs_s3_arg(ctx, "prefix", &vs->prefix);
-    (void) ngx_http_pfs_s3_arg(ctx, "delimiter", &vs->delimiter);
     (void) ngx_http_pfs_s3_arg(ctx, "key-marker", &vs->key_marker);
     (void) ngx_http_pfs_s3_arg(ctx, "version-id-marker", &vs->version_marker);
-
-    if (vs->delimiter.len
-        && !(vs->delimiter.len == 1 && vs->delimiter.data[0] == '/'))
-    {
-        return ngx_http_pfs_s3_answer(r, NGX_HTTP_PFS_S3_ERR_INVALID_DELIMITER,
-                                      NULL);
-    }
-
-    if (ngx_http_pfs_s3_arg(ctx, "encoding-type", &v) == NGX_OK) {
-        if (!(v.len == 3 && ngx_strncmp(v.data, "url", 3) == 0)) {
-            return ngx_http_pfs_s3_answer(r,
-                                  NGX_HTTP_PFS_S3_ERR_INVALID_ARGUMENT,
-                                  "Invalid Encoding Method specified in "
-                                  "Request");
-        }
-
-        vs->url = 1;
-    }
-
-    if (ngx_http_pfs_s3_arg(ctx, "max-keys", &v) == NGX_OK) {
-        n = ngx_atoi(v.data, v.len);
-
-        if (n == NGX_ERROR) {
-            return ngx_http_pfs_s3_answer(r,
-                                  NGX_HTTP_PFS_S3_ERR_INVALID_ARGUMENT,
-                                  "Provided max-keys not an integer or "
-                                  "within integer range");
-        }
-
-        vs->max_keys = ngx_min((ngx_uint_t) n, NGX_HTTP_PFS_S3_MAX_KEYS);
-    }
 
     if (vs->version_marker.len) {
         if (vs->key_marker.len == 0) {
@@ -265,38 +233,16 @@ static ngx_int_t
 ngx_http_pfs_s3_versions_pattern(ngx_http_request_t *r,
     ngx_http_pfs_s3_versions_t *vs)
 {
-    u_char     *p;
-    ngx_str_t   s;
+    u_char  *p;
 
-    if (!ngx_http_pfs_s3_glob_safe(&vs->prefix)) {
-        /* no key PFS can hold starts with it */
-        vs->pattern = "/";
-
-    } else {
-        if (ngx_http_pfs_s3_glob_escape(r->pool, &vs->prefix, &s) != NGX_OK) {
-            return NGX_ERROR;
-        }
-
-        p = ngx_pnalloc(r->pool, s.len + 4);
-        if (p == NULL) {
-            return NGX_ERROR;
-        }
-
-        vs->pattern = (char *) p;
-
-        *p++ = '/';
-        p = ngx_cpymem(p, s.data, s.len);
-        *p++ = '*';
-
-        if (vs->delimiter.len == 0) {
-            *p++ = '*';
-        }
-
-        *p = '\0';
+    vs->pattern = ngx_http_pfs_s3_list_pattern(r, &vs->prefix,
+                                               vs->delimiter.len == 0);
+    if (vs->pattern == NULL) {
+        return NGX_ERROR;
     }
 
     if (vs->key_marker.len
-        && ngx_http_pfs_s3_versions_cmp(&vs->key_marker, &vs->prefix) > 0)
+        && ngx_http_pfs_s3_str_cmp(&vs->key_marker, &vs->prefix) > 0)
     {
         p = ngx_pnalloc(r->pool, vs->key_marker.len + 2);
         if (p == NULL) {
@@ -490,14 +436,14 @@ ngx_http_pfs_s3_versions_entry(ngx_http_request_t *r,
     }
 
     if (vs->key_marker.len) {
-        rc = ngx_http_pfs_s3_versions_cmp(&key, &vs->key_marker);
+        rc = ngx_http_pfs_s3_str_cmp(&key, &vs->key_marker);
 
         if (rc < 0 || (rc == 0 && vs->version_marker.len == 0)) {
             return NGX_OK;
         }
     }
 
-    if (vs->upper && ngx_http_pfs_s3_versions_cmp(&key, &vs->upper->key) > 0)
+    if (vs->upper && ngx_http_pfs_s3_str_cmp(&key, &vs->upper->key) > 0)
     {
         /* past the last key the page can need: stop PFS */
         return NGX_DONE;
@@ -508,7 +454,7 @@ ngx_http_pfs_s3_versions_entry(ngx_http_request_t *r,
     while (vs->cursor != ngx_queue_sentinel(&vs->keys)) {
         k = ngx_queue_data(vs->cursor, ngx_http_pfs_s3_vkey_t, queue);
 
-        rc = ngx_http_pfs_s3_versions_cmp(&k->key, &key);
+        rc = ngx_http_pfs_s3_str_cmp(&k->key, &key);
 
         if (rc > 0) {
             break;
@@ -768,7 +714,7 @@ ngx_http_pfs_s3_versions_send(ngx_http_request_t *r,
         }
 
         if (vs->version_marker.len
-            && ngx_http_pfs_s3_versions_cmp(&k->key, &vs->key_marker) == 0)
+            && ngx_http_pfs_s3_str_cmp(&k->key, &vs->key_marker) == 0)
         {
             /* the marker's key: only the versions after the marker */
 
@@ -908,21 +854,4 @@ ngx_http_pfs_s3_versions_entry_xml(ngx_http_pfs_s3_xml_t *x,
     }
 
     ngx_http_pfs_s3_xml_close(x);
-}
-
-
-/* byte order, as S3 sorts keys */
-
-static ngx_int_t
-ngx_http_pfs_s3_versions_cmp(ngx_str_t *a, ngx_str_t *b)
-{
-    ngx_int_t  rc;
-
-    rc = ngx_memcmp(a->data, b->data, ngx_min(a->len, b->len));
-
-    if (rc != 0) {
-        return rc;
-    }
-
-    return (a->len > b->len) - (a->len < b->len);
 }

@@ -10,7 +10,6 @@ use strict;
 use warnings;
 use lib 't/lib';
 use PfsS3::Test;
-use File::Path qw(make_path);
 
 my $s = stack()->start;
 make_bucket($s, $_) for qw(src dst dev.src);
@@ -251,26 +250,12 @@ subtest 'a big object is copied by reference' => sub {
 SKIP: {
     my $AWS = '/usr/bin/aws';
     skip "$AWS missing", 1 unless -x $AWS;
-    my $dir = $s->dir . '/aws';
-    make_path("$dir/.aws");
-    open my $fh, '>', "$dir/.aws/config" or die;
-    print $fh "[default]\nregion = us-east-1\noutput = json\n"
-            . "s3 =\n    addressing_style = path\n";
-    close $fh;
-    open $fh, '>', "$dir/.aws/credentials" or die;
-    print $fh "[default]\naws_access_key_id = AKIAPFSS3TEST\n"
-            . "aws_secret_access_key = pfs-s3-test-secret\n";
-    close $fh;
     local %ENV = %ENV;
-    delete $ENV{$_} for grep { /^AWS_/ } keys %ENV;
-    $ENV{AWS_CONFIG_FILE} = "$dir/.aws/config";
-    $ENV{AWS_SHARED_CREDENTIALS_FILE} = "$dir/.aws/credentials";
-    $ENV{AWS_EC2_METADATA_DISABLED} = 'true';
-    $ENV{AWS_PAGER} = '';
-    $ENV{HOME} = $dir;
+    my (undef, $ep) = aws_cli_env($s);
+    my $dir = $s->dir . '/aws-cli';
 
     subtest 'aws s3 cp s3://... s3://...' => sub {
-        my $out = `$AWS --endpoint-url ${\ $s->endpoint } s3 cp s3://src/dir/orig.bin s3://dst/by-cli/copied.bin 2>&1`;
+        my $out = `$AWS --endpoint-url $ep s3 cp s3://src/dir/orig.bin s3://dst/by-cli/copied.bin 2>&1`;
         is $?, 0, 'aws s3 cp exits 0' or diag $out;
         ok body_of('/dst/by-cli/copied.bin') eq $body, 'the same bytes';
         my $l = (grep { ($_->{op} // '') eq 'CopyObject' } access_log_lines($s))[-1];

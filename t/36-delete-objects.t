@@ -10,7 +10,6 @@ use warnings;
 use lib 't/lib';
 use PfsS3::Test;
 use Compress::Zlib ();
-use File::Path qw(make_path);
 use MIME::Base64 qw(encode_base64);
 
 my $s = stack()->start;
@@ -215,28 +214,14 @@ subtest 'bucket errors' => sub {
 SKIP: {
     my $AWS = '/usr/bin/aws';
     skip "$AWS missing", 1 unless -x $AWS;
-    my $dir = $s->dir . '/aws';
-    make_path("$dir/.aws");
-    open my $fh, '>', "$dir/.aws/config" or die;
-    print $fh "[default]\nregion = us-east-1\noutput = json\n"
-            . "s3 =\n    addressing_style = path\n";
-    close $fh;
-    open $fh, '>', "$dir/.aws/credentials" or die;
-    print $fh "[default]\naws_access_key_id = AKIAPFSS3TEST\n"
-            . "aws_secret_access_key = pfs-s3-test-secret\n";
-    close $fh;
     local %ENV = %ENV;
-    delete $ENV{$_} for grep { /^AWS_/ } keys %ENV;
-    $ENV{AWS_CONFIG_FILE} = "$dir/.aws/config";
-    $ENV{AWS_SHARED_CREDENTIALS_FILE} = "$dir/.aws/credentials";
-    $ENV{AWS_EC2_METADATA_DISABLED} = 'true';
-    $ENV{AWS_PAGER} = '';
-    $ENV{HOME} = $dir;
+    my (undef, $ep) = aws_cli_env($s);
+    my $dir = $s->dir . '/aws-cli';
 
     subtest 'aws s3 rm --recursive' => sub {
         pfs_fill($s, 'del', 'master', 1500, 'rm/%04d');
         put_object($s, 'del', 'keep/this', 'stays');
-        my $out = `$AWS --endpoint-url ${\ $s->endpoint } s3 rm --recursive s3://del/rm/ 2>&1`;
+        my $out = `$AWS --endpoint-url $ep s3 rm --recursive s3://del/rm/ 2>&1`;
         is $?, 0, 'aws s3 rm exits 0' or diag substr($out, -2000);
         my $l = s3($s, GET => '/del?list-type=2&prefix=rm/');
         is xval($l, '/s:ListBucketResult/s:KeyCount'), 0, 'every key gone';

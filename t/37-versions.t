@@ -10,7 +10,6 @@ use strict;
 use warnings;
 use lib 't/lib';
 use PfsS3::Test;
-use File::Path qw(make_path);
 use JSON::PP ();
 
 my $s = stack()->start;
@@ -221,24 +220,9 @@ subtest 'the history walked is bounded' => sub {
 SKIP: {
     my $AWS = '/usr/bin/aws';
     skip "$AWS missing", 1 unless -x $AWS;
-    my $dir = $s->dir . '/aws';
-    make_path("$dir/.aws");
-    open my $fh, '>', "$dir/.aws/config" or die;
-    print $fh "[default]\nregion = us-east-1\noutput = json\n"
-            . "s3 =\n    addressing_style = path\n";
-    close $fh;
-    open $fh, '>', "$dir/.aws/credentials" or die;
-    print $fh "[default]\naws_access_key_id = AKIAPFSS3TEST\n"
-            . "aws_secret_access_key = pfs-s3-test-secret\n";
-    close $fh;
     local %ENV = %ENV;
-    delete $ENV{$_} for grep { /^AWS_/ } keys %ENV;
-    $ENV{AWS_CONFIG_FILE} = "$dir/.aws/config";
-    $ENV{AWS_SHARED_CREDENTIALS_FILE} = "$dir/.aws/credentials";
-    $ENV{AWS_EC2_METADATA_DISABLED} = 'true';
-    $ENV{AWS_PAGER} = '';
-    $ENV{HOME} = $dir;
-    my $ep = $s->endpoint;
+    my (undef, $ep) = aws_cli_env($s);
+    my $dir = $s->dir . '/aws-cli';
 
     subtest 'aws s3api list-object-versions, then each version read' => sub {
         my %bodies;

@@ -33,7 +33,7 @@ our @EXPORT = (@Test::More::EXPORT, qw(
     stack s3 raw_http raw_request
     xml_doc xval xvals xcount is_s3_error
     pfs pfs_ok pfs_fill repo_ref branch_ref commit_ref
-    make_bucket put_object key_escape
+    make_bucket put_object key_escape aws_cli_env
     md5_hex md5_b64 sha256_hex
     access_log_lines error_log_text wait_until nginx_conf_test
     worker_pids rss_kib skip_all_but_in_ci
@@ -319,6 +319,32 @@ sub put_object {
     die "PutObject $bucket/$key: $r->{status} $r->{content}\n"
         unless $r->{status} == 200;
     return $r;
+}
+
+# aws_cli_env($stack): %ENV for /usr/bin/aws as a user set it up: its own
+# config and credentials files under the stack's directory (region
+# us-east-1, path-style addressing), nothing of the caller's AWS set-up.
+# Callers do "local %ENV = %ENV;" first.  Returns the endpoint option.
+sub aws_cli_env {
+    my ($s) = @_;
+    my $dir = $s->dir . '/aws-cli';
+    mkdir $dir;
+    mkdir "$dir/.aws";
+    open my $fh, '>', "$dir/.aws/config" or die "$dir: $!";
+    print $fh "[default]\nregion = us-east-1\noutput = json\n"
+            . "s3 =\n    addressing_style = path\n";
+    close $fh;
+    open $fh, '>', "$dir/.aws/credentials" or die "$dir: $!";
+    print $fh "[default]\naws_access_key_id = AKIAPFSS3TEST\n"
+            . "aws_secret_access_key = pfs-s3-test-secret\n";
+    close $fh;
+    delete $ENV{$_} for grep { /^AWS_/ } keys %ENV;
+    $ENV{AWS_CONFIG_FILE} = "$dir/.aws/config";
+    $ENV{AWS_SHARED_CREDENTIALS_FILE} = "$dir/.aws/credentials";
+    $ENV{AWS_EC2_METADATA_DISABLED} = 'true';
+    $ENV{AWS_PAGER} = '';
+    $ENV{HOME} = $dir;
+    return ('--endpoint-url', $s->endpoint);
 }
 
 # Percent-encodes a key for the path the way SDKs do (RFC 3986 unreserved
