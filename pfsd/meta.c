@@ -211,7 +211,8 @@ pfsd_meta_setup(pfsd_db_t *db, bool writer, char *err, size_t errlen)
         /* The committer's transactions can be large (group commit); keep
          * auto-checkpoints but let the WAL grow a little between them. */
         if (pfsd_meta_exec(db, "PRAGMA wal_autocheckpoint=4000;"
-                           "PRAGMA cache_size=-16384;",
+                           "PRAGMA cache_size=-16384;"
+                           "PRAGMA temp_store=FILE;",
                            err, errlen) != 0)
         {
             return -1;
