@@ -32,7 +32,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     u_char                       *body, *msg;
     ngx_int_t                     rc;
     ngx_str_t                     value;
-    ngx_uint_t                    found, sel;
+    ngx_uint_t                    found, sel, i;
+    ngx_http_pfs_s3_xml_part_t   *part;
     ngx_pool_t                   *pool;
     ngx_array_t                   objects, parts;
     ngx_http_request_t           *r;
@@ -45,6 +46,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
 
     sel = data[0];
+    found = 0;
 
     pool = ngx_create_pool(4096, NULL);
     ngx_fuzz_conf(pool, &lcf, &mcf);
@@ -73,8 +75,16 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (sel & 16) {
         rc = ngx_http_pfs_s3_xml_parse_parts(r, body, size - 1, &parts);
 
-        ngx_fuzz_assert(rc != NGX_OK || parts.nelts > 0,
-                        "an accepted Complete document has a part");
+        if (rc == NGX_OK) {
+            part = parts.elts;
+
+            for (i = 0; i < parts.nelts; i++) {
+                ngx_fuzz_assert(part[i].number.data && part[i].etag.data,
+                                "every part kept has a number and an ETag");
+            }
+
+            ngx_fuzz_assert(parts.nelts > 0, "a completion names a part");
+        }
 
     } else if (sel & 8) {
         rc = ngx_http_pfs_s3_xml_parse_delete(r, body, size - 1, 4, &objects,
