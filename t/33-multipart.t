@@ -12,6 +12,7 @@ use warnings;
 use lib 't/lib';
 use PfsS3::Test;
 use Digest::MD5 ();
+use IO::Socket::INET;
 
 my $s = stack()->start;
 make_bucket($s, 'mp');
@@ -205,6 +206,36 @@ subtest 'Complete: EntityTooSmall, InvalidPart, InvalidPartOrder, MalformedXML' 
     my $r = complete('rules', $id, [[2, $big], [3, $last]]);
     is $r->{status}, 200, 'a good Complete still works' or diag $r->{content};
     ok s3($s, GET => '/mp/rules')->{content} eq $p1 . 'end', 'bytes';
+};
+
+subtest 'a Complete whose client goes away leaves the object whole or absent' => sub {
+    my $id = create('cut');
+    my @e = map { part('cut', $id, $_, $_ == 3 ? $p3 : $p1)->{headers}{etag} } 1 .. 3;
+    my $xml = complete_xml([1, $e[0]], [2, $e[1]], [3, $e[2]]);
+    # the request, and the connection closed at once
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $s->port)
+        or die "connect: $!";
+    print $sock "POST /mp/cut?uploadId=$id HTTP/1.1\r\nHost: x\r\n"
+              . 'Content-Length: ' . length($xml) . "\r\n\r\n$xml";
+    close $sock;
+    # the state settles: either the upload was never completed, or the
+    # whole object is there (and the upload gone); never part of it
+    my $state = wait_until(sub {
+        my $h = s3($s, HEAD => '/mp/cut');
+        return 'complete' if $h->{status} == 200
+            && s3($s, GET => "/mp/cut?uploadId=$id")->{status} == 404;
+        return undef;
+    }, 5) // 'not completed';
+    note "after the client went away: $state";
+    my $r = s3($s, GET => '/mp/cut');
+    if ($r->{status} == 200) {
+        ok $r->{content} eq $p1 . $p1 . $p3, 'the object is whole';
+    } else {
+        is $r->{status}, 404, 'no object at all';
+        is complete('cut', $id, [[1, $e[0]], [2, $e[1]], [3, $e[2]]])->{status}, 200,
+            'the upload can still be completed';
+        ok s3($s, GET => '/mp/cut')->{content} eq $p1 . $p1 . $p3, 'whole';
+    }
 };
 
 subtest 'UploadPart verifies Content-MD5 and x-amz-content-sha256 like PutObject' => sub {

@@ -7,7 +7,11 @@ V4; then what must fail: wrong secret, unknown key, tampered signature and
 URL, expired URLs, skewed clocks, malformed headers, no credentials, and
 a line without token toward a PFS with auth on (AccessDenied, never 500).
 """
+import base64
 import datetime
+import email.utils
+import hashlib
+import hmac
 import html
 import os
 import re
@@ -357,7 +361,6 @@ def run(st, tmp):
            'a signature that leaves Host out: AccessDenied, HeadersNotSigned')
 
     # a body whose hash is not the signed x-amz-content-sha256
-    import hashlib
     want = hashlib.sha256(b'signed body').hexdigest()
     h4 = signed(ep, 'PUT', '/master.auth/sha/x.txt', key, secret,
                 payload=want)
@@ -385,6 +388,21 @@ def run(st, tmp):
                    name + ' RequestTimeTooSkewed')
         else:
             tap.eq(status, 200, name)
+
+    # V2 header signatures: the Date header within 15 minutes too
+    skewed = (403, 'RequestTimeTooSkewed')
+    for minutes, want in ((-5, (200, None)), (-20, skewed), (20, skewed)):
+        date = email.utils.formatdate(time.time() + minutes * 60,
+                                      usegmt=True)
+        sts = 'GET\n\n\n%s\n/master.auth/boto/a.txt' % date
+        sig = base64.b64encode(hmac.new(secret.encode(), sts.encode(),
+                                        hashlib.sha1).digest()).decode()
+        status, body = curl(ep + '/master.auth/boto/a.txt', '-H',
+                            'Date: ' + date, '-H',
+                            'Authorization: AWS %s:%s' % (key, sig))
+        tap.eq((status, xfield(body, 'Code') if status != 200 else None),
+               want, 'V2 header signature, client clock %+d min: %s'
+               % (minutes, want[1] or 200))
 
     # ---- a credentials line without a token toward a PFS with auth on
     status, body = curl(ep + '/', *hdr_args(
