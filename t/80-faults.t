@@ -2,7 +2,8 @@
 # Faults injected into a running gateway, each checked as a client and an
 # operator would: pfsd killed (-9) in the middle of a PUT and of a GET, PFS
 # gone, PFS back on fresh connections, nginx reloaded during transfers,
-# pfsd's disk full, and what a 200 acknowledged surviving kill -9.
+# pfsd's disk full, what a 200 acknowledged surviving kill -9, and kill -9
+# during a CompleteMultipartUpload.
 # (PFS stopped cleanly and silent PFS are t/50-backend.t; kill -9 at the
 # gRPC level is t/pfsd/21-durability.t.)
 
@@ -166,6 +167,78 @@ subtest 'a PUT acknowledged with 200 survives kill -9' => sub {
     }
     is $bad, 0, '20 acknowledged objects, each read back byte for byte after kill -9';
     is scalar(open_commits($s, 'ka')), 0, 'no commit left open';
+    $s->stop;
+};
+
+# ---------------------------------------------------------------- multipart
+
+# kill -9 at several moments of a CompleteMultipartUpload (its five PFS
+# calls take a few milliseconds: the delays land before, inside and after
+# them); after each restart the object is whole or absent, no commit is
+# open, and the upload is still there to complete or abort, or gone with
+# the object whole.
+subtest 'kill -9 of pfsd during CompleteMultipartUpload' => sub {
+    my $s = stack()->start;
+    make_bucket($s, 'kc');
+    my @parts = (blob(5 * $MiB, 31), blob(5 * $MiB, 32), blob(4321, 33));
+    my $whole = join '', @parts;
+    my %seen;
+
+    for my $delay (0, 0.001, 0.003, 0.006, 0.01, 0.02, 0.05) {
+        my $key = "obj-$delay";
+        my $r = s3($s, POST => "/kc/$key?uploads");
+        my $id = xval($r, '/s:InitiateMultipartUploadResult/s:UploadId');
+        my @etags;
+        for my $n (1 .. 3) {
+            $r = s3($s, PUT => "/kc/$key?partNumber=$n&uploadId=$id", body => $parts[$n - 1]);
+            push @etags, $r->{headers}{etag};
+        }
+        my $xml = '<CompleteMultipartUpload>'
+                . join('', map { "<Part><PartNumber>$_</PartNumber><ETag>$etags[$_ - 1]</ETag></Part>" }
+                           1 .. 3)
+                . '</CompleteMultipartUpload>';
+
+        my $sock = connect_nginx($s);
+        PfsS3::Test::syswrite_all($sock, "POST /kc/$key?uploadId=$id HTTP/1.1\r\nHost: x\r\n"
+            . "Connection: close\r\nContent-Length: " . length($xml) . "\r\n\r\n$xml");
+        sleep $delay;
+        $s->stop_pfsd('KILL');
+        my $res = PfsS3::Test::parse_response(drain($sock, 20));
+        close $sock;
+        my $st = $res->{status} // 0;
+        ok $st == 200 || ($st >= 500 && $res->{content} =~ m{<Error><Code>\w+</Code>}),
+            "after ${delay}s: the client gets 200 or a 5xx S3 error ($st)";
+
+        $s->start_pfsd;
+        my $obj = s3($s, GET => "/kc/$key");
+        my $left = s3($s, GET => "/kc/$key?uploadId=$id");
+        ok $obj->{status} == 404 || ($obj->{status} == 200 && $obj->{content} eq $whole),
+            "after ${delay}s: the object is absent or whole ($obj->{status})";
+        ok $obj->{status} == 200, '... and whole, since the client had its 200'
+            if $st == 200;
+        is scalar(open_commits($s, 'kc')), 0, '... no commit open in the bucket';
+        is scalar(open_commits($s, '_s3gateway_multipart_')), 0,
+            '... nor in the multipart repo';
+
+        if ($obj->{status} == 404) {
+            $seen{before}++;
+            is xcount($left, '/s:ListPartsResult/s:Part'), 3,
+                '... the upload is still there with its three parts';
+            $r = s3($s, POST => "/kc/$key?uploadId=$id", body => $xml);
+            is $r->{status}, 200, '... and completes now';
+            ok s3($s, GET => "/kc/$key")->{content} eq $whole, '... into the whole object';
+        } elsif ($left->{status} == 200) {
+            $seen{between}++;
+            is s3($s, DELETE => "/kc/$key?uploadId=$id")->{status}, 204,
+                '... the upload left behind can be aborted';
+            ok s3($s, GET => "/kc/$key")->{content} eq $whole, '... the object stays whole';
+        } else {
+            $seen{after}++;
+            is_s3_error($left, 404, 'NoSuchUpload', '... the completed upload is gone');
+        }
+        is s3($s, GET => "/kc/$key?uploadId=$id")->{status}, 404, '... and the upload is gone now';
+    }
+    diag 'kill -9 during Complete: ' . join(', ', map { "$_ $seen{$_}" } sort keys %seen);
     $s->stop;
 };
 
