@@ -1,9 +1,11 @@
 #!/usr/bin/perl
-# A mixed workload from many concurrent clients: PUT, GET, LIST, DELETE
-# (multipart once the gateway has it), each client checking every answer
-# against what it wrote.  At the end every object is read back and its MD5
-# compared, the listing must hold exactly the live keys, and nginx's
-# workers and pfsd must not have grown (RSS) or leaked descriptors.
+# A mixed workload from many concurrent clients: PUT, GET, LIST, DELETE and
+# multipart uploads (one small part, or a 5 MiB part and a small one;
+# completed, or aborted with the key left as it was), each client checking
+# every answer against what it wrote.  At the end every object is read back
+# and its MD5 compared, the listing must hold exactly the live keys, no
+# upload is left over, and nginx's workers and pfsd must not have grown
+# (RSS) or leaked descriptors.
 #
 #   prove t/81-load.t                                   30 s, 8 clients (CI)
 #   PFS_S3_LOAD_SECONDS=600 PFS_S3_LOAD_CLIENTS=32 prove -v t/81-load.t
@@ -48,6 +50,53 @@ sub body_for {
     return substr($unit x (int($size / length $unit) + 1), 0, $size);
 }
 
+# One multipart upload of $k: parts written, then completed (the key
+# becomes their concatenation) or, one time in four, aborted (the key
+# keeps what it had).  Every answer is checked.
+sub multipart {
+    my ($http, $base, $k, $c, $v, $live, $count, $err) = @_;
+    my @parts = (body_for($c, $k, "$v-2", 1 + int rand 70_000));
+    unshift @parts, body_for($c, $k, "$v-1", 5 * 1024 * 1024) if rand() < 0.3;
+    $count->{multipart}++;
+
+    my $r = $http->request(POST => "$base/$k?uploads");
+    my ($id) = ($r->{content} // '') =~ m{<UploadId>([^<]+)</UploadId>};
+    return $err->("CreateMultipartUpload $k: $r->{status}") unless $r->{status} == 200 && $id;
+
+    my (@etags, $md5s);
+    for my $n (1 .. @parts) {
+        $r = $http->request(PUT => "$base/$k?partNumber=$n&uploadId=$id",
+                            { content => $parts[$n - 1] });
+        my $want = Digest::MD5::md5_hex($parts[$n - 1]);
+        return $err->("UploadPart $k $n: $r->{status}")
+            unless $r->{status} == 200 && ($r->{headers}{etag} // '') eq "\"$want\"";
+        push @etags, $r->{headers}{etag};
+        $md5s .= Digest::MD5::md5($parts[$n - 1]);
+    }
+
+    if (rand() < 0.25) {
+        $r = $http->request(DELETE => "$base/$k?uploadId=$id");
+        $count->{abort}++;
+        return $err->("AbortMultipartUpload $k: $r->{status}") unless $r->{status} == 204;
+        return;
+    }
+
+    my $xml = '<CompleteMultipartUpload>'
+            . join('', map { "<Part><PartNumber>$_</PartNumber><ETag>$etags[$_ - 1]</ETag></Part>" }
+                       1 .. @parts)
+            . '</CompleteMultipartUpload>';
+    $r = $http->request(POST => "$base/$k?uploadId=$id", { content => $xml });
+    # S3's multipart form; one part keeps its own MD5 (README)
+    my $etag = @parts == 1 ? Digest::MD5::md5_hex($parts[0])
+                           : Digest::MD5::md5_hex($md5s) . '-' . scalar(@parts);
+    if ($r->{status} == 200 && ($r->{content} // '') =~ m{<ETag>(?:"|&quot;)\Q$etag\E(?:"|&quot;)</ETag>}) {
+        $live->{$k} = Digest::MD5::md5_hex(join '', @parts);
+    } else {
+        $err->("CompleteMultipartUpload $k: $r->{status} want ETag $etag: "
+               . substr($r->{content} // '', -200));
+    }
+}
+
 sub client {
     my ($c, $seconds, $tag, $out) = @_;
     srand($c * 7919 + $$);
@@ -82,7 +131,9 @@ sub client {
             } else {
                 $err->("GET $k (deleted): $r->{status}") unless $r->{status} == 404;
             }
-        } elsif ($dice < 0.85) {
+        } elsif ($dice < 0.78) {
+            multipart($http, $base, $k, $c, ++$v, \%live, \%count, $err);
+        } elsif ($dice < 0.88) {
             my $r = $http->request(GET => "$base?list-type=2&prefix=" . sprintf('%s-c%02d/', $tag, $c));
             $count{list}++;
             my @keys = ($r->{content} // '') =~ m{<Key>([^<]*)</Key>}g;
@@ -139,9 +190,10 @@ $live = { %$live, %$warm_live };
 my $total = 0;
 $total += $count->{$_} for grep { $_ ne 'errors' } keys %$count;
 
-diag sprintf '%d clients, %.0f s: %d requests (%.0f/s): %s', $CLIENTS, $elapsed, $total,
+# a multipart upload (3 to 4 requests) counts as one operation
+diag sprintf '%d clients, %.0f s: %d operations (%.0f/s): %s', $CLIENTS, $elapsed, $total,
     $total / $elapsed, join ' ', map { "$_=$count->{$_}" } sort keys %$count;
-is $count->{errors} // 0, 0, "no error in $total requests"
+is $count->{errors} // 0, 0, "no error in $total operations"
     or diag join "\n", @$errors;
 
 # every live object, byte for byte (by MD5), and nothing else listed
@@ -162,6 +214,9 @@ while (1) {
     last unless $token;
 }
 is join(',', sort @listed), join(',', sort keys %$live), 'the listing holds exactly the live keys';
+my $ups = s3($s, GET => '/load?uploads');
+is $ups->{status} == 200 && scalar(() = $ups->{content} =~ m{<Upload>}g), 0,
+    'no multipart upload is left over';
 
 sleep 1;   # let finished requests release what they held
 my $after = snapshot();
