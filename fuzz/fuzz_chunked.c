@@ -4,8 +4,9 @@
  * chain exactly as nginx drives it, with the body cut into pieces.
  *
  * Input: a mode byte (STREAMING-* header, Content-Encoding: aws-chunked,
- * or a plain body), a byte that chooses where the body is cut, a line with
- * x-amz-decoded-content-length, then the body.
+ * or a plain body; with its high bits, an x-amz-trailer checksum or an
+ * x-amz-checksum-crc32 header), a byte that chooses where the body is cut,
+ * a line with x-amz-decoded-content-length, then the body.
  *
  * Checks: the outcome (decoded bytes, verdict, MD5) does not depend on how
  * the body was cut, and an accepted aws-chunked body decodes to exactly
@@ -57,6 +58,11 @@ run(const u_char *body, size_t len, uint8_t mode, uint8_t cut,
     ngx_http_pfs_s3_loc_conf_t    lcf;
     ngx_http_pfs_s3_main_conf_t   mcf;
 
+    static const char  *trailers[] = {
+        "x-amz-checksum-crc32", "x-amz-checksum-crc32c",
+        "x-amz-checksum-crc64nvme", "x-amz-checksum-sha256"
+    };
+
     pool = ngx_create_pool(4096, NULL);
     ngx_fuzz_conf(pool, &lcf, &mcf);
     r = ngx_fuzz_request(pool, &lcf, &mcf);
@@ -79,6 +85,18 @@ run(const u_char *body, size_t len, uint8_t mode, uint8_t cut,
     if (decoded) {
         ngx_fuzz_add_header(r, (u_char *) "x-amz-decoded-content-length", 28,
                             decoded->data, decoded->len);
+    }
+
+    /* checksums: a trailer to find and check, or a header (crc32 of "") */
+
+    if (mode & 0x80) {
+        ngx_fuzz_add_header(r, (u_char *) "x-amz-trailer", 13,
+                            (u_char *) trailers[(mode >> 4) & 3],
+                            strlen(trailers[(mode >> 4) & 3]));
+
+    } else if (mode & 0x40) {
+        ngx_fuzz_add_header(r, (u_char *) "x-amz-checksum-crc32", 20,
+                            (u_char *) "AAAAAA==", 8);
     }
 
     memset(o, 0, sizeof(*o));
