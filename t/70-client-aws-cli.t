@@ -22,7 +22,7 @@ skip_all_but_in_ci("$AWS is not the aws CLI v2: $version") unless $version =~ m{
 my $s = stack()->start;
 my $ep = $s->endpoint;
 my $dir = $s->dir . '/work';
-make_path("$dir/.aws");
+make_path($dir);
 
 sub write_file {
     my ($file, $data) = @_;
@@ -38,26 +38,8 @@ sub read_file {
     return scalar <$fh>;
 }
 
-write_file("$dir/.aws/config", <<'EOF');
-[default]
-region = us-east-1
-output = json
-s3 =
-    addressing_style = path
-EOF
-write_file("$dir/.aws/credentials", <<'EOF');
-[default]
-aws_access_key_id = AKIAPFSS3TEST
-aws_secret_access_key = pfs-s3-test-secret
-EOF
-
-# A clean environment: nothing of the caller's AWS set-up leaks in.
-delete $ENV{$_} for grep { /^AWS_/ } keys %ENV;
-$ENV{AWS_CONFIG_FILE} = "$dir/.aws/config";
-$ENV{AWS_SHARED_CREDENTIALS_FILE} = "$dir/.aws/credentials";
-$ENV{AWS_EC2_METADATA_DISABLED} = 'true';
-$ENV{AWS_PAGER} = '';
-$ENV{HOME} = $dir;
+# The CLI as a user sets it up, nothing of the caller's AWS set-up.
+aws_cli_env($s);
 
 # aws(@args): runs the CLI in $dir; returns (exit status, stdout, stderr).
 sub aws {
