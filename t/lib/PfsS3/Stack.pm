@@ -278,13 +278,23 @@ sub start {
     return $self;
 }
 
+# Whether a process has ended.  Our own children are reaped by waitpid; a
+# process started by an earlier t/lib/stack command is not our child
+# (waitpid answers -1 at once), so its end is seen with kill 0.
+sub gone {
+    my ($pid) = @_;
+    my $r = waitpid($pid, WNOHANG);
+    return 1 if $r == $pid;
+    return $r == -1 && !kill(0, $pid);
+}
+
 sub stop_process {
     my ($self, $name, $signal) = @_;
     my $pid = delete $self->{pids}{$name} or return;
     kill $signal, $pid;
     my $deadline = time + 20;
     while (time < $deadline) {
-        return if waitpid($pid, WNOHANG) == $pid;
+        return if gone($pid);
         sleep 0.02;
     }
     kill 'KILL', -$pid;
