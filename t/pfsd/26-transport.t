@@ -21,9 +21,11 @@ def host_port(addr):
     return h, int(p)
 
 
-def serving(c):
+def serving(c, timeout=30):
+    """pfsd answers within a deadline far above any normal latency: a
+    liveness check (nothing blocked), not a speed one."""
     try:
-        return c.get_version() is not None
+        return c.get_version(timeout=timeout) is not None
     except grpc.RpcError:
         return False
 
@@ -55,10 +57,9 @@ def silent_connections(c, st):
     try:
         for _ in range(64):
             socks.append(socket.create_connection(hp, timeout=5))
-        t0 = time.time()
-        c.create_repo('tsil')
-        c.list_repo()
-        tap.ok(time.time() - t0 < 2, '64 silent open connections do not hold up other clients')
+        code, _ = error_of(c.create_repo, 'tsil', timeout=30)
+        tap.ok(code == OK and serving(c) and 'tsil' in [r.repo.name for r in c.list_repo(timeout=30)],
+               '64 silent open connections do not hold up other clients')
     finally:
         for s in socks:
             s.close()
@@ -101,9 +102,9 @@ def oversized_message(c, st):
 
 @S
 def stalled_readers(c, st):
-    # Readers that start a GetFile and stop reading.  Each call may hold one
-    # message; what that costs for many calls is not specified, so the bound
-    # here is a TODO, reported but not failing.
+    # Readers that start a GetFile and stop reading.  Each call holds at most
+    # the message it is sending (DESIGN.md "Threads and calls"), so 16 of
+    # them cost a bounded amount whatever the file size.
     c.create_repo('tst')
     c.modify('tst', 'master', list(add_data('/f', Data(64 * MiB, seed=61))))
     pid = st.pids()['pfsd']
@@ -115,10 +116,9 @@ def stalled_readers(c, st):
         its.append(it)
     time.sleep(1.0)
     grown = rss_bytes(pid) - base
-    t0 = time.time()
-    tap.ok(serving(c) and time.time() - t0 < 2, '16 stalled GetFile streams: other calls still answered')
-    todo(tap, grown < 128 * MiB, '16 stalled GetFile streams: VmRSS grew %.1f MiB (< 128 MiB)' % (grown / MiB),
-         'memory for many stalled streams is not specified')
+    tap.ok(serving(c), '16 stalled GetFile streams: other calls still answered')
+    tap.ok(grown < 128 * MiB, '16 stalled GetFile streams: VmRSS grew %.1f MiB (< 128 MiB: one message each)'
+           % (grown / MiB))
     for it in its:
         it.cancel()
     time.sleep(0.5)
