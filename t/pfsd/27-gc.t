@@ -208,44 +208,35 @@ def concurrent_dedup(c):
     stop = threading.Event()
     done = []
 
-    def churn():
-        cc = Pfsd(addr)
-        try:
-            while not stop.is_set():
-                cc.create_repo('tmp')
-                cc.put('tmp', 'master', '/x', x)
-                cc.delete_repo('tmp')
-        except Exception as e:  # noqa: BLE001
-            errors.append('churn: %r' % e)
-        finally:
-            cc.close()
+    def looping(name, step):
+        """A thread running step(client) until stop, errors collected."""
+        def run():
+            cc = Pfsd(addr)
+            try:
+                while not stop.is_set():
+                    step(cc)
+            except Exception as e:  # noqa: BLE001
+                errors.append('%s: %r' % (name, e))
+            finally:
+                cc.close()
+        return threading.Thread(target=run)
 
-    def writer():
-        cc = Pfsd(addr)
-        try:
-            i = 0
-            while not stop.is_set():
-                cc.put('race', 'master', '/race/%03d' % i, x)
-                done.append('/race/%03d' % i)
-                i += 1
-        except Exception as e:  # noqa: BLE001
-            errors.append('writer: %r' % e)
-        finally:
-            cc.close()
+    def churn(cc):
+        cc.create_repo('tmp')
+        cc.put('tmp', 'master', '/x', x)
+        cc.delete_repo('tmp')
 
-    def reader():
-        cc = Pfsd(addr)
-        try:
-            while not stop.is_set():
-                got = md5_stream(cc.get_file_stream('live', 'master', '/copy'))[:2]
-                if got != copy:
-                    errors.append('reader: /copy came back as %r, not %r' % (got, copy))
-        except Exception as e:  # noqa: BLE001
-            errors.append('reader: %r' % e)
-        finally:
-            cc.close()
+    def writer(cc):
+        path = '/race/%03d' % len(done)
+        cc.put('race', 'master', path, x)
+        done.append(path)
 
-    threads = [threading.Thread(target=f) for f in (churn, writer, reader)]
+    def reader(cc):
+        got = md5_stream(cc.get_file_stream('live', 'master', '/copy'))[:2]
+        if got != copy:
+            errors.append('reader: /copy came back as %r, not %r' % (got, copy))
+
+    threads = [looping(f.__name__, f) for f in (churn, writer, reader)]
     for t in threads:
         t.start()
     time.sleep(8)
