@@ -421,10 +421,13 @@ def pfsd_pid(stack):
     return int(stack_pids(stack)['pfsd'])
 
 
-def rss_bytes(pid):
+def rss_bytes(pid, field='VmRSS'):
+    """A memory figure of /proc/PID/status in bytes: VmRSS, or RssAnon for
+    the memory the process allocated itself (VmRSS also counts pages of
+    shared libraries as the process first runs their code)."""
     with open('/proc/%d/status' % pid) as f:
         for line in f:
-            if line.startswith('VmRSS:'):
+            if line.startswith(field + ':'):
                 return int(line.split()[1]) * 1024
     return 0
 
@@ -437,19 +440,21 @@ def du_bytes(path):
 
 
 class RssSampler(threading.Thread):
-    """Samples a process's VmRSS every `every` seconds until stop()."""
+    """Samples a process's VmRSS (or another field of rss_bytes) every
+    `every` seconds until stop()."""
 
-    def __init__(self, pid, every=0.05):
+    def __init__(self, pid, every=0.05, field='VmRSS'):
         super().__init__(daemon=True)
         self.pid = pid
         self.every = every
+        self.field = field
         self.samples = []
         self._stop_ev = threading.Event()
 
     def run(self):
         while not self._stop_ev.is_set():
             try:
-                self.samples.append(rss_bytes(self.pid))
+                self.samples.append(rss_bytes(self.pid, self.field))
             except OSError:
                 return
             self._stop_ev.wait(self.every)
