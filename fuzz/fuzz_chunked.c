@@ -67,6 +67,7 @@ run(const u_char *body, size_t len, uint8_t mode, uint8_t cut,
     ngx_fuzz_conf(pool, &lcf, &mcf);
     r = ngx_fuzz_request(pool, &lcf, &mcf);
     ctx = r->ctx[0];
+    ctx->op = NGX_HTTP_PFS_S3_OP_PUT_OBJECT;
 
     switch (mode % 3) {
     case 0:

@@ -355,6 +355,23 @@ ngx_http_pfs_s3_checksum_init(ngx_http_request_t *r,
     ngx_http_pfs_s3_checksum_alg_t   *alg, *found;
     ngx_http_pfs_s3_body_checksum_t  *cs;
 
+    /*
+     * Only where the body is what the checksum is of: on
+     * CompleteMultipartUpload, x-amz-checksum-* is the whole object's
+     * (of its parts' checksums, "<base64>-<parts>"), not the XML body's.
+     */
+
+    switch (ctx->op) {
+
+    case NGX_HTTP_PFS_S3_OP_PUT_OBJECT:
+    case NGX_HTTP_PFS_S3_OP_UPLOAD_PART:
+    case NGX_HTTP_PFS_S3_OP_DELETE_OBJECTS:
+        break;
+
+    default:
+        return NGX_OK;
+    }
+
     found = NULL;
     value = NULL;
     trailer = 0;

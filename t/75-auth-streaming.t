@@ -25,9 +25,12 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), 'lib'))
 from pfs_s3_test import Stack, tap  # noqa: E402
 from pfsd_client import Pfsd  # noqa: E402
 
+import boto3  # noqa: E402
 import botocore.auth  # noqa: E402
 import botocore.awsrequest  # noqa: E402
+import botocore.config  # noqa: E402
 import botocore.credentials  # noqa: E402
+import botocore.exceptions  # noqa: E402
 
 ACCESS, SECRET, TOKEN = 'AKSTREAM', 'stream-secret-1', 'tok-stream'
 REGION = 'us-east-1'
@@ -321,11 +324,47 @@ def run(st):
 
     checksum_trailers(ep, pfsd, chunks, whole)
     checksum_headers(ep, pfsd)
+    multipart_checksums(ep, whole)
 
     with open(st.nginx_error_log, 'rb') as f:
         log = f.read()
     tap.ok(SECRET.encode() not in log and TOKEN.encode() not in log,
            'neither the secret nor the PFS token is in the error log')
+
+
+def multipart_checksums(ep, whole):
+    """UploadPart's checksum header is checked like PutObject's; the one
+    of CompleteMultipartUpload is the object's, not its XML body's."""
+    s3 = boto3.session.Session().client(
+        's3', endpoint_url=ep, region_name=REGION, aws_access_key_id=ACCESS,
+        aws_secret_access_key=SECRET, config=botocore.config.Config(
+            s3={'addressing_style': 'path'}, retries={'max_attempts': 1}))
+    key = 'mp-checksum.bin'
+    up = s3.create_multipart_upload(Bucket='master.stream', Key=key,
+                                    ChecksumAlgorithm='CRC32')['UploadId']
+    bad = botocore.exceptions.ClientError
+    try:
+        s3.upload_part(Bucket='master.stream', Key=key, UploadId=up,
+                       PartNumber=1, Body=whole,
+                       ChecksumCRC32=checksums(whole + b'x')['crc32'])
+        got = None
+    except bad as e:
+        got = e.response['Error']['Code']
+    tap.eq(got, 'BadDigest', 'UploadPart with the CRC32 of other bytes: '
+           'BadDigest')
+    part = s3.upload_part(Bucket='master.stream', Key=key, UploadId=up,
+                          PartNumber=1, Body=whole,
+                          ChecksumCRC32=checksums(whole)['crc32'])
+    composite = b64(zlib.crc32(base64.b64decode(
+        checksums(whole)['crc32'])).to_bytes(4, 'big')) + '-1'
+    s3.complete_multipart_upload(
+        Bucket='master.stream', Key=key, UploadId=up,
+        ChecksumCRC32=composite, MultipartUpload={'Parts': [{
+            'PartNumber': 1, 'ETag': part['ETag'],
+            'ChecksumCRC32': checksums(whole)['crc32']}]})
+    tap.ok(get(ep, '/master.stream/' + key) == (200, whole),
+           'CompleteMultipartUpload with the object\'s composite '
+           'x-amz-checksum-crc32: completed')
 
 
 def unchanged(pfsd, head, ncommits, name):
