@@ -56,6 +56,10 @@ static ngx_http_pfs_s3_size_bounds_t  ngx_http_pfs_s3_xml_bounds =
     { ngx_http_pfs_s3_check_size, 1024, 1024 * 1024, "1k", "1m" };
 
 
+static ngx_conf_num_bounds_t  ngx_http_pfs_s3_depth_bounds =
+    { ngx_conf_check_num_bounds, 1, 1000 };
+
+
 static ngx_command_t  ngx_http_pfs_s3_commands[] = {
 
     { ngx_string("pfs_s3"),
@@ -113,6 +117,13 @@ static ngx_command_t  ngx_http_pfs_s3_commands[] = {
       NGX_HTTP_LOC_CONF_OFFSET,
       offsetof(ngx_http_pfs_s3_loc_conf_t, max_xml_size),
       &ngx_http_pfs_s3_xml_bounds },
+
+    { ngx_string("pfs_s3_versions_depth"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
+      ngx_conf_set_num_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_pfs_s3_loc_conf_t, versions_depth),
+      &ngx_http_pfs_s3_depth_bounds },
 
     { ngx_string("pfs_s3_create_project"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
@@ -409,6 +420,7 @@ ngx_http_pfs_s3_create_loc_conf(ngx_conf_t *cf)
     conf->piece_size = NGX_CONF_UNSET_SIZE;
     conf->max_message_size = NGX_CONF_UNSET_SIZE;
     conf->max_xml_size = NGX_CONF_UNSET_SIZE;
+    conf->versions_depth = NGX_CONF_UNSET;
     conf->create_project = NGX_CONF_UNSET;
     conf->pfs_token = NGX_CONF_UNSET_PTR;
     conf->auth = NGX_CONF_UNSET_UINT;
@@ -459,6 +471,7 @@ ngx_http_pfs_s3_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               4 * 1024 * 1024);
     ngx_conf_merge_size_value(conf->max_xml_size, prev->max_xml_size,
                               64 * 1024);
+    ngx_conf_merge_value(conf->versions_depth, prev->versions_depth, 64);
     ngx_conf_merge_value(conf->create_project, prev->create_project, 0);
     ngx_conf_merge_ptr_value(conf->pfs_token, prev->pfs_token, NULL);
 

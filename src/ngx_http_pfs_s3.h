@@ -187,6 +187,7 @@ typedef struct {
     size_t                     piece_size;
     size_t                     max_message_size;
     size_t                     max_xml_size;
+    ngx_int_t                  versions_depth;  /* commits walked */
     ngx_flag_t                 create_project;
     ngx_http_complex_value_t  *pfs_token;
 

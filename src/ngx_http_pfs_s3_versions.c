@@ -12,8 +12,8 @@
  *
  * PFS calls, bounded whatever the history and the bucket size:
  *
- *   ListCommit   the newest NGX_HTTP_PFS_S3_VERSIONS_DEPTH commits of the
- *                branch (one stream, cut there)
+ *   ListCommit   the newest pfs_s3_versions_depth commits of the branch
+ *                (64 by default; one stream, cut there)
  *   GlobFile     per finished commit of those, newest first: "<prefix>**"
  *                ("<prefix>*" with delimiter "/") from the key marker on,
  *                cut as soon as it passes the last key the page can need
@@ -31,8 +31,8 @@
 #include <ngx_http_pfs_s3.h>
 
 
-#define NGX_HTTP_PFS_S3_VERSIONS_DEPTH  64
-#define NGX_HTTP_PFS_S3_HASH_MAX        64
+/* pfsd's hashes are 16 or 20 bytes, pachd's 32 */
+#define NGX_HTTP_PFS_S3_HASH_MAX        32
 
 
 typedef struct {
@@ -56,6 +56,7 @@ typedef struct {
     ngx_str_t                    key;       /* "a/" for a common prefix */
     u_char                      *buf;       /* room for any key */
     ngx_uint_t                   nversions;
+    ngx_uint_t                   nalloc;
     ngx_http_pfs_s3_vversion_t  *versions;  /* newest first */
     ngx_uint_t                   first;     /* on the page: from */
     ngx_uint_t                   count;     /* on the page: how many */
@@ -82,6 +83,8 @@ typedef struct {
     ngx_queue_t                  keys;      /* ngx_http_pfs_s3_vkey_t */
     ngx_uint_t                   nkeys;
     ngx_uint_t                   limit;     /* of nkeys */
+    ngx_uint_t                   depth;     /* of commits */
+    ngx_pool_t                  *pool;
     ngx_queue_t                  free;      /* vkeys to reuse */
     ngx_queue_t                 *cursor;    /* merge position in keys */
     ngx_http_pfs_s3_vkey_t      *upper;     /* the last key kept, if cut */
@@ -124,6 +127,7 @@ ngx_int_t
 ngx_http_pfs_s3_list_object_versions(ngx_http_request_t *r)
 {
     ngx_int_t                    rc;
+    ngx_http_pfs_s3_loc_conf_t  *plcf;
     ngx_http_pfs_s3_ctx_t       *ctx;
     ngx_http_pfs_s3_versions_t  *vs;
     PfsV2__ListCommitRequest     req = PFS_V2__LIST_COMMIT_REQUEST__INIT;
@@ -161,6 +165,10 @@ ngx_http_pfs_s3_list_object_versions(ngx_http_request_t *r)
     ngx_queue_init(&vs->keys);
     ngx_queue_init(&vs->free);
 
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_pfs_s3_module);
+    vs->depth = plcf->versions_depth;
+    vs->pool = r->pool;
+
     /* enough keys for a full page after the marker's own key, and one more */
     vs->limit = vs->max_keys + 2;
 
@@ -168,7 +176,7 @@ ngx_http_pfs_s3_list_object_versions(ngx_http_request_t *r)
 
     req.repo = &vs->ref.repo;
     req.to = &vs->ref.commit;
-    req.number = NGX_HTTP_PFS_S3_VERSIONS_DEPTH;
+    req.number = vs->depth;
 
     if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/ListCommit", &req.base,
                              &pfs_v2__commit_info__descriptor,
@@ -273,7 +281,7 @@ ngx_http_pfs_s3_versions_commit(ngx_http_request_t *r,
 
     vs = call->data;
 
-    if (vs->commits.nelts >= NGX_HTTP_PFS_S3_VERSIONS_DEPTH) {
+    if (vs->commits.nelts >= vs->depth) {
         return NGX_DONE;
     }
 
@@ -537,6 +545,7 @@ ngx_http_pfs_s3_versions_present(ngx_http_pfs_s3_versions_t *vs,
     ngx_http_pfs_s3_vkey_t *k, PfsV2__FileInfo *info)
 {
     size_t                       len;
+    ngx_uint_t                   n;
     ngx_http_pfs_s3_vversion_t  *v;
 
     if (k->prefix) {
@@ -555,6 +564,25 @@ ngx_http_pfs_s3_versions_present(ngx_http_pfs_s3_versions_t *vs,
             v->commit = vs->current;
             return NGX_OK;
         }
+    }
+
+    /* room for a DeleteMarker and a version; most keys have few */
+
+    if (k->nversions + 2 > k->nalloc) {
+        n = ngx_min(ngx_max(2 * k->nalloc, 4), vs->depth + 1);
+
+        v = ngx_palloc(vs->pool, n * sizeof(ngx_http_pfs_s3_vversion_t));
+        if (v == NULL) {
+            return NGX_ERROR;
+        }
+
+        if (k->nversions) {
+            ngx_memcpy(v, k->versions,
+                       k->nversions * sizeof(ngx_http_pfs_s3_vversion_t));
+        }
+
+        k->versions = v;
+        k->nalloc = n;
     }
 
     if (!k->present && vs->current > 0) {
@@ -616,11 +644,12 @@ ngx_http_pfs_s3_versions_insert(ngx_http_request_t *r,
         }
 
         k->buf = ngx_pnalloc(r->pool, NGX_HTTP_PFS_S3_MAX_KEY_LEN);
-        k->versions = ngx_palloc(r->pool, NGX_HTTP_PFS_S3_VERSIONS_DEPTH
-                                          * sizeof(ngx_http_pfs_s3_vversion_t));
-        if (k->buf == NULL || k->versions == NULL) {
+        if (k->buf == NULL) {
             return NULL;
         }
+
+        k->versions = NULL;
+        k->nalloc = 0;
     }
 
     k->key.data = k->buf;

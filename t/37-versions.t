@@ -217,6 +217,19 @@ subtest 'the history walked is bounded' => sub {
         'the oldest listed version reads its bytes';
 };
 
+subtest 'pfs_s3_versions_depth sets how far back' => sub {
+    my $d = stack(location => 'pfs_s3_versions_depth 5;')->start;
+    s3($d, PUT => '/shallow');
+    my @v = map { put_object($d, 'shallow', 'k', "v$_")->{headers}{'x-amz-version-id'} } 1 .. 8;
+    my $r = s3($d, GET => '/shallow?versions');
+    my @e = entries($r);
+    is scalar @e, 5, 'five commits walked, five versions';
+    is_deeply [ map { $_->[2] } @e ], [ reverse @v[3 .. 7] ], 'the newest';
+    my ($rc, $out) = nginx_conf_test(location => 'pfs_s3_versions_depth 0;');
+    isnt $rc, 0, 'a depth of 0 is refused by nginx -t';
+    like $out, qr/pfs_s3_versions_depth|between/, '  naming the problem';
+};
+
 SKIP: {
     my $AWS = '/usr/bin/aws';
     skip "$AWS missing", 1 unless -x $AWS;
