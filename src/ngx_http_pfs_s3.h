@@ -567,6 +567,8 @@ ngx_int_t ngx_http_pfs_s3_ref(ngx_http_request_t *r,
     ngx_http_pfs_s3_ref_t *ref, ngx_http_pfs_s3_bucket_t *bucket,
     ngx_str_t *commit, ngx_str_t *path);
 char *ngx_http_pfs_s3_cstr(ngx_pool_t *pool, ngx_str_t *s);
+ngx_int_t ngx_http_pfs_s3_inspect(ngx_http_request_t *r, PfsV2__File *file,
+    ngx_http_pfs_s3_done_pt done, void *data);
 
 /* operations */
 ngx_int_t ngx_http_pfs_s3_list_buckets(ngx_http_request_t *r);
@@ -599,6 +601,9 @@ ngx_int_t ngx_http_pfs_s3_checksum_update(
     ngx_http_pfs_s3_body_checksum_t *cs, u_char *p, size_t n);
 ngx_int_t ngx_http_pfs_s3_checksum_finish(ngx_http_pfs_s3_ctx_t *ctx);
 
+ngx_int_t ngx_http_pfs_s3_get_file(ngx_http_request_t *r, PfsV2__File *file,
+    off_t offset, off_t length, ngx_uint_t cut, ngx_temp_file_t *sink,
+    ngx_http_pfs_s3_done_pt done, void *data);
 ngx_int_t ngx_http_pfs_s3_write_body(ngx_http_request_t *r,
     PfsV2__Commit *commit, char *path, ngx_http_pfs_s3_done_pt done,
     void *data);

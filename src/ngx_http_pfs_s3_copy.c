@@ -166,18 +166,7 @@ static ngx_int_t
 ngx_http_pfs_s3_copy_inspect(ngx_http_request_t *r, ngx_http_pfs_s3_ref_t *ref,
     ngx_http_pfs_s3_done_pt done, ngx_http_pfs_s3_copy_t *cp)
 {
-    PfsV2__InspectFileRequest  req = PFS_V2__INSPECT_FILE_REQUEST__INIT;
-
-    req.file = &ref->file;
-
-    if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/InspectFile", &req.base,
-                             &pfs_v2__file_info__descriptor, NULL, done, cp)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_pfs_s3_inspect(r, &ref->file, done, cp);
 }
 
 

@@ -100,7 +100,7 @@ static char *ngx_http_pfs_s3_upload_path(ngx_http_request_t *r,
     ngx_http_pfs_s3_upload_t *up, const char *leaf, ngx_uint_t number);
 static ngx_int_t ngx_http_pfs_s3_upload_id(ngx_http_request_t *r,
     ngx_http_pfs_s3_upload_t *up);
-static ngx_uint_t ngx_http_pfs_s3_upload_missing(ngx_http_request_t *r,
+static ngx_int_t ngx_http_pfs_s3_no_upload(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
 static ngx_int_t ngx_http_pfs_s3_upload_inspect(ngx_http_request_t *r,
     ngx_http_pfs_s3_upload_t *up, PfsV2__File *file,
@@ -154,8 +154,6 @@ static ngx_int_t ngx_http_pfs_s3_copy_source_done(ngx_http_request_t *r,
 static ngx_int_t ngx_http_pfs_s3_copy_fetch(ngx_http_request_t *r,
     ngx_http_pfs_s3_upload_t *up, off_t size);
 static ngx_int_t ngx_http_pfs_s3_copy_fetched(ngx_http_request_t *r,
-    ngx_http_pfs_s3_call_t *call);
-static ngx_int_t ngx_http_pfs_s3_copy_written(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
 static ngx_int_t ngx_http_pfs_s3_copy_done(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
@@ -403,25 +401,31 @@ ngx_http_pfs_s3_upload_id(ngx_http_request_t *r, ngx_http_pfs_s3_upload_t *up)
 
 
 /*
- * Whether a failed call says the upload is not there: its file, its
- * directory, or the whole multipart repo is missing.
+ * The answer when a call did not find the upload: NoSuchUpload when its
+ * file, its directory or the whole multipart repo is missing (or a listing
+ * that succeeded had no .keep), PFS's own failure otherwise.
  */
 
-static ngx_uint_t
-ngx_http_pfs_s3_upload_missing(ngx_http_request_t *r,
-    ngx_http_pfs_s3_call_t *call)
+static ngx_int_t
+ngx_http_pfs_s3_no_upload(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call)
 {
-    switch (ngx_http_pfs_s3_call_error(r, call,
-                                       NGX_HTTP_PFS_S3_ERR_NO_SUCH_UPLOAD))
-    {
-    case NGX_HTTP_PFS_S3_ERR_NO_SUCH_UPLOAD:
-    case NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY:
-    case NGX_HTTP_PFS_S3_ERR_NO_SUCH_BUCKET:
-        return 1;
+    if (!ngx_http_pfs_s3_call_ok(call)) {
+        switch (ngx_http_pfs_s3_call_error(r, call,
+                                           NGX_HTTP_PFS_S3_ERR_NO_SUCH_UPLOAD))
+        {
+        case NGX_HTTP_PFS_S3_ERR_NO_SUCH_UPLOAD:
+        case NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY:
+        case NGX_HTTP_PFS_S3_ERR_NO_SUCH_BUCKET:
+            break;
 
-    default:
-        return 0;
+        default:
+            return ngx_http_pfs_s3_fail(r, call,
+                                        NGX_HTTP_PFS_S3_ERR_NO_SUCH_UPLOAD);
+        }
     }
+
+    return ngx_http_pfs_s3_send_error(r, NGX_HTTP_PFS_S3_ERR_NO_SUCH_UPLOAD,
+                                      NULL);
 }
 
 
@@ -430,22 +434,7 @@ ngx_http_pfs_s3_upload_inspect(ngx_http_request_t *r,
     ngx_http_pfs_s3_upload_t *up, PfsV2__File *file,
     ngx_http_pfs_s3_done_pt done)
 {
-    PfsV2__InspectFileRequest  req = PFS_V2__INSPECT_FILE_REQUEST__INIT;
-
-    if (file->path == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    req.file = file;
-
-    if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/InspectFile", &req.base,
-                             &pfs_v2__file_info__descriptor, NULL, done, up)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_pfs_s3_inspect(r, file, done, up);
 }
 
 
@@ -941,13 +930,7 @@ ngx_http_pfs_s3_part_checked(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call)
 {
     if (!ngx_http_pfs_s3_call_ok(call)) {
-        if (ngx_http_pfs_s3_upload_missing(r, call)) {
-            return ngx_http_pfs_s3_send_error(r,
-                                            NGX_HTTP_PFS_S3_ERR_NO_SUCH_UPLOAD,
-                                            NULL);
-        }
-
-        return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_NO_SUCH_UPLOAD);
+        return ngx_http_pfs_s3_no_upload(r, call);
     }
 
     return ngx_http_pfs_s3_read_body(r, ngx_http_pfs_s3_part_body);
@@ -988,7 +971,10 @@ ngx_http_pfs_s3_part_written(ngx_http_request_t *r,
     /* the part's ETag is PFS's hash of it, which Complete compares */
 
     return ngx_http_pfs_s3_upload_inspect(r, up, &up->mp.file,
-                                          ngx_http_pfs_s3_part_done);
+                         ngx_http_pfs_s3_get_ctx(r)->op
+                         == NGX_HTTP_PFS_S3_OP_UPLOAD_PART_COPY
+                         ? ngx_http_pfs_s3_copy_done
+                         : ngx_http_pfs_s3_part_done);
 }
 
 
@@ -1089,13 +1075,7 @@ ngx_http_pfs_s3_copy_checked(ngx_http_request_t *r,
     ngx_http_pfs_s3_upload_t  *up;
 
     if (!ngx_http_pfs_s3_call_ok(call)) {
-        if (ngx_http_pfs_s3_upload_missing(r, call)) {
-            return ngx_http_pfs_s3_send_error(r,
-                                            NGX_HTTP_PFS_S3_ERR_NO_SUCH_UPLOAD,
-                                            NULL);
-        }
-
-        return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_NO_SUCH_UPLOAD);
+        return ngx_http_pfs_s3_no_upload(r, call);
     }
 
     up = call->data;
@@ -1181,7 +1161,7 @@ ngx_http_pfs_s3_copy_source_done(ngx_http_request_t *r,
     }
 
     return ngx_http_pfs_s3_upload_modify(r, up, &up->mp.commit, ops,
-                                         ngx_http_pfs_s3_copy_written);
+                                         ngx_http_pfs_s3_part_written);
 }
 
 
@@ -1191,11 +1171,8 @@ static ngx_int_t
 ngx_http_pfs_s3_copy_fetch(ngx_http_request_t *r, ngx_http_pfs_s3_upload_t *up,
     off_t size)
 {
-    ngx_str_t                  path;
     ngx_temp_file_t           *tf;
-    ngx_http_pfs_s3_call_t    *call;
     ngx_http_core_loc_conf_t  *clcf;
-    PfsV2__GetFileRequest      req = PFS_V2__GET_FILE_REQUEST__INIT;
 
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
 
@@ -1220,38 +1197,9 @@ ngx_http_pfs_s3_copy_fetch(ngx_http_request_t *r, ngx_http_pfs_s3_upload_t *up,
 
     up->range = tf;
 
-    /* GetFile's path is a glob pattern (InspectFile's is not) */
-
-    if (ngx_http_pfs_s3_glob_escape(r->pool, &up->src.path, &path) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    up->src_ref.file.path = (char *) path.data;
-
-    req.file = &up->src_ref.file;
-    req.offset = up->start;
-
-    call = ngx_http_pfs_s3_call_create(r, "/pfs_v2.API/GetFile",
-                                    &google__protobuf__bytes_value__descriptor,
-                                    ngx_http_pfs_s3_copy_fetched);
-    if (call == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    call->raw = 1;
-    call->raw_limit = up->length;
-    call->raw_cut = (up->start + up->length < size);
-    call->sink = tf;
-    call->data = up;
-
-    if (ngx_http_pfs_s3_call_start(r, call,
-                                   ngx_http_pfs_s3_frame(r->pool, &req.base))
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_pfs_s3_get_file(r, &up->src_ref.file, up->start,
+                                    up->length, up->start + up->length < size,
+                                    tf, ngx_http_pfs_s3_copy_fetched, up);
 }
 
 
@@ -1314,25 +1262,10 @@ ngx_http_pfs_s3_copy_fetched(ngx_http_request_t *r,
     }
 
     return ngx_http_pfs_s3_upload_modify(r, up, &up->mp.commit, ops,
-                                         ngx_http_pfs_s3_copy_written);
+                                         ngx_http_pfs_s3_part_written);
 }
 
 
-static ngx_int_t
-ngx_http_pfs_s3_copy_written(ngx_http_request_t *r,
-    ngx_http_pfs_s3_call_t *call)
-{
-    ngx_http_pfs_s3_upload_t  *up;
-
-    if (!ngx_http_pfs_s3_call_ok(call)) {
-        return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_NO_SUCH_UPLOAD);
-    }
-
-    up = call->data;
-
-    return ngx_http_pfs_s3_upload_inspect(r, up, &up->mp.file,
-                                          ngx_http_pfs_s3_copy_done);
-}
 
 
 static ngx_int_t
@@ -1504,15 +1437,7 @@ ngx_http_pfs_s3_complete_listed(ngx_http_request_t *r,
     up = call->data;
 
     if (!ngx_http_pfs_s3_call_ok(call) || !up->keep) {
-        if (ngx_http_pfs_s3_call_ok(call)
-            || ngx_http_pfs_s3_upload_missing(r, call))
-        {
-            return ngx_http_pfs_s3_send_error(r,
-                                            NGX_HTTP_PFS_S3_ERR_NO_SUCH_UPLOAD,
-                                            NULL);
-        }
-
-        return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_NO_SUCH_UPLOAD);
+        return ngx_http_pfs_s3_no_upload(r, call);
     }
 
     ngx_qsort(up->parts.elts, up->parts.nelts, sizeof(ngx_http_pfs_s3_part_t),
@@ -1816,13 +1741,7 @@ ngx_http_pfs_s3_abort_checked(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call)
 {
     if (!ngx_http_pfs_s3_call_ok(call)) {
-        if (ngx_http_pfs_s3_upload_missing(r, call)) {
-            return ngx_http_pfs_s3_send_error(r,
-                                            NGX_HTTP_PFS_S3_ERR_NO_SUCH_UPLOAD,
-                                            NULL);
-        }
-
-        return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_NO_SUCH_UPLOAD);
+        return ngx_http_pfs_s3_no_upload(r, call);
     }
 
     return ngx_http_pfs_s3_upload_delete(r, call->data,
@@ -1908,15 +1827,7 @@ ngx_http_pfs_s3_parts_listed(ngx_http_request_t *r,
     ctx = ngx_http_pfs_s3_get_ctx(r);
 
     if (!ngx_http_pfs_s3_call_ok(call) || !up->keep) {
-        if (ngx_http_pfs_s3_call_ok(call)
-            || ngx_http_pfs_s3_upload_missing(r, call))
-        {
-            return ngx_http_pfs_s3_send_error(r,
-                                            NGX_HTTP_PFS_S3_ERR_NO_SUCH_UPLOAD,
-                                            NULL);
-        }
-
-        return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_NO_SUCH_UPLOAD);
+        return ngx_http_pfs_s3_no_upload(r, call);
     }
 
     ngx_qsort(up->parts.elts, up->parts.nelts, sizeof(ngx_http_pfs_s3_part_t),

@@ -100,18 +100,7 @@ static ngx_int_t
 ngx_http_pfs_s3_inspect_file(ngx_http_request_t *r,
     ngx_http_pfs_s3_object_t *obj, ngx_http_pfs_s3_done_pt done)
 {
-    PfsV2__InspectFileRequest  req = PFS_V2__INSPECT_FILE_REQUEST__INIT;
-
-    req.file = &obj->ref.file;
-
-    if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/InspectFile", &req.base,
-                             &pfs_v2__file_info__descriptor, NULL, done, obj)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_pfs_s3_inspect(r, &obj->ref.file, done, obj);
 }
 
 
@@ -154,10 +143,9 @@ ngx_http_pfs_s3_get_inspected(ngx_http_request_t *r,
     u_char                     *etag_buf;
     time_t                      mtime;
     ngx_int_t                   rc;
-    ngx_str_t                   etag, path;
+    ngx_str_t                   etag;
     PfsV2__FileInfo            *info;
     ngx_http_pfs_s3_object_t   *obj;
-    PfsV2__GetFileRequest       req = PFS_V2__GET_FILE_REQUEST__INIT;
 
     obj = call->data;
 
@@ -240,38 +228,61 @@ ngx_http_pfs_s3_get_inspected(ngx_http_request_t *r,
         obj->ref.commit.id = info->file->commit->id;
     }
 
-    /* GetFile's path is a glob pattern (InspectFile's is not) */
-
-    path.data = (u_char *) obj->ref.file.path;
-    path.len = ngx_strlen(obj->ref.file.path);
-
-    if (ngx_http_pfs_s3_glob_escape(r->pool, &path, &path) != NGX_OK) {
-        return NGX_ERROR;
-    }
-
-    obj->ref.file.path = (char *) path.data;
-
-    req.file = &obj->ref.file;
-    req.offset = obj->start;
-
-    call = ngx_http_pfs_s3_call_create(r, "/pfs_v2.API/GetFile",
-                                    &google__protobuf__bytes_value__descriptor,
-                                    ngx_http_pfs_s3_get_file_done);
-    if (call == NULL) {
-        return NGX_ERROR;
-    }
-
-    call->raw = 1;
-    call->raw_limit = obj->length;
-
     /*
      * A range that ends before the object does stops the stream there; a
      * read to the end lets it end by itself, so that the connection to PFS
      * stays open for the next call.
      */
 
-    call->raw_cut = (obj->start + obj->length < info->size_bytes);
-    call->data = obj;
+    return ngx_http_pfs_s3_get_file(r, &obj->ref.file, obj->start,
+                                    obj->length,
+                                    obj->start + obj->length
+                                    < info->size_bytes,
+                                    NULL, ngx_http_pfs_s3_get_file_done, obj);
+}
+
+
+/*
+ * GetFile of "length" bytes from "offset", to the client, or to "sink" (a
+ * temporary file); "cut" stops the stream there.  Returns NGX_DONE or an
+ * error code.
+ */
+
+ngx_int_t
+ngx_http_pfs_s3_get_file(ngx_http_request_t *r, PfsV2__File *file,
+    off_t offset, off_t length, ngx_uint_t cut, ngx_temp_file_t *sink,
+    ngx_http_pfs_s3_done_pt done, void *data)
+{
+    ngx_str_t                path;
+    ngx_http_pfs_s3_call_t  *call;
+    PfsV2__GetFileRequest    req = PFS_V2__GET_FILE_REQUEST__INIT;
+
+    /* GetFile's path is a glob pattern (InspectFile's is not) */
+
+    path.data = (u_char *) file->path;
+    path.len = ngx_strlen(file->path);
+
+    if (ngx_http_pfs_s3_glob_escape(r->pool, &path, &path) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    file->path = (char *) path.data;
+
+    req.file = file;
+    req.offset = offset;
+
+    call = ngx_http_pfs_s3_call_create(r, "/pfs_v2.API/GetFile",
+                                    &google__protobuf__bytes_value__descriptor,
+                                    done);
+    if (call == NULL) {
+        return NGX_ERROR;
+    }
+
+    call->raw = 1;
+    call->raw_limit = length;
+    call->raw_cut = cut;
+    call->sink = sink;
+    call->data = data;
 
     if (ngx_http_pfs_s3_call_start(r, call,
                                    ngx_http_pfs_s3_frame(r->pool, &req.base))

@@ -82,3 +82,31 @@ ngx_http_pfs_s3_ref(ngx_http_request_t *r, ngx_http_pfs_s3_ref_t *ref,
 
     return NGX_OK;
 }
+
+
+/*
+ * InspectFile of "file"; "done" runs with the call (data in call->data).
+ * Returns NGX_DONE, or NGX_HTTP_INTERNAL_SERVER_ERROR if it cannot start.
+ */
+
+ngx_int_t
+ngx_http_pfs_s3_inspect(ngx_http_request_t *r, PfsV2__File *file,
+    ngx_http_pfs_s3_done_pt done, void *data)
+{
+    PfsV2__InspectFileRequest  req = PFS_V2__INSPECT_FILE_REQUEST__INIT;
+
+    if (file->path == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    req.file = file;
+
+    if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/InspectFile", &req.base,
+                             &pfs_v2__file_info__descriptor, NULL, done, data)
+        != NGX_DONE)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
