@@ -604,6 +604,8 @@ ngx_int_t ngx_http_pfs_s3_checksum_finish(ngx_http_pfs_s3_ctx_t *ctx);
 ngx_int_t ngx_http_pfs_s3_get_file(ngx_http_request_t *r, PfsV2__File *file,
     off_t offset, off_t length, ngx_uint_t cut, ngx_temp_file_t *sink,
     ngx_http_pfs_s3_done_pt done, void *data);
+ngx_int_t ngx_http_pfs_s3_target_inspected(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
 ngx_int_t ngx_http_pfs_s3_write_body(ngx_http_request_t *r,
     PfsV2__Commit *commit, char *path, ngx_http_pfs_s3_done_pt done,
     void *data);

@@ -315,8 +315,8 @@ static ngx_int_t
 ngx_http_pfs_s3_copy_target_done(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call)
 {
+    ngx_int_t                  rc;
     ngx_chain_t               *body, **ll;
-    PfsV2__FileInfo           *info;
     ngx_http_pfs_s3_copy_t    *cp;
     PfsV2__CopyFile            copy = PFS_V2__COPY_FILE__INIT;
     PfsV2__DeleteFile          del = PFS_V2__DELETE_FILE__INIT;
@@ -324,22 +324,9 @@ ngx_http_pfs_s3_copy_target_done(ngx_http_request_t *r,
 
     cp = call->data;
 
-    if (ngx_http_pfs_s3_call_ok(call)) {
-        info = ngx_http_pfs_s3_call_message(call);
-
-        if (info && info->file_type == PFS_V2__FILE_TYPE__DIR) {
-            return ngx_http_pfs_s3_send_error(r,
-                                        NGX_HTTP_PFS_S3_ERR_INVALID_FILE_PATH,
-                                        "the key names a PFS directory "
-                                        "(other keys start with it and "
-                                        "\"/\")");
-        }
-
-    } else if (ngx_http_pfs_s3_call_error(r, call,
-                                          NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY)
-               != NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY)
-    {
-        return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY);
+    rc = ngx_http_pfs_s3_target_inspected(r, call);
+    if (rc != NGX_DECLINED) {
+        return rc;
     }
 
     /* set_commit: the branch, so that the stream is one new commit */

@@ -110,6 +110,9 @@ static ngx_int_t ngx_http_pfs_s3_upload_modify(ngx_http_request_t *r,
     ngx_http_pfs_s3_done_pt done);
 static ngx_chain_t *ngx_http_pfs_s3_upload_op(ngx_http_request_t *r,
     PfsV2__ModifyFileRequest *req, ngx_chain_t ***ll);
+static ngx_int_t ngx_http_pfs_s3_upload_modify_one(ngx_http_request_t *r,
+    ngx_http_pfs_s3_upload_t *up, PfsV2__ModifyFileRequest *req,
+    ngx_http_pfs_s3_done_pt done);
 static ngx_int_t ngx_http_pfs_s3_upload_delete(ngx_http_request_t *r,
     ngx_http_pfs_s3_upload_t *up, ngx_http_pfs_s3_done_pt done);
 static ngx_int_t ngx_http_pfs_s3_list_upload(ngx_http_request_t *r,
@@ -118,8 +121,6 @@ static ngx_int_t ngx_http_pfs_s3_upload_child(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call, ProtobufCMessage *msg);
 static int ngx_libc_cdecl ngx_http_pfs_s3_part_cmp(const void *a,
     const void *b);
-static ngx_int_t ngx_http_pfs_s3_key_inspected(ngx_http_request_t *r,
-    ngx_http_pfs_s3_call_t *call);
 static void ngx_http_pfs_s3_owner(ngx_http_pfs_s3_xml_t *x, const char *name);
 
 static ngx_int_t ngx_http_pfs_s3_create_upload(ngx_http_request_t *r,
@@ -502,7 +503,6 @@ static ngx_int_t
 ngx_http_pfs_s3_upload_delete(ngx_http_request_t *r,
     ngx_http_pfs_s3_upload_t *up, ngx_http_pfs_s3_done_pt done)
 {
-    ngx_chain_t               *ops, **ll;
     PfsV2__DeleteFile          del = PFS_V2__DELETE_FILE__INIT;
     PfsV2__ModifyFileRequest   req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
 
@@ -516,10 +516,23 @@ ngx_http_pfs_s3_upload_delete(ngx_http_request_t *r,
     req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_DELETE_FILE;
     req.delete_file = &del;
 
+    return ngx_http_pfs_s3_upload_modify_one(r, up, &req, done);
+}
+
+
+/* A ModifyFile of the multipart repo with one operation. */
+
+static ngx_int_t
+ngx_http_pfs_s3_upload_modify_one(ngx_http_request_t *r,
+    ngx_http_pfs_s3_upload_t *up, PfsV2__ModifyFileRequest *req,
+    ngx_http_pfs_s3_done_pt done)
+{
+    ngx_chain_t  *ops, **ll;
+
     ops = NULL;
     ll = &ops;
 
-    if (ngx_http_pfs_s3_upload_op(r, &req, &ll) == NULL) {
+    if (ngx_http_pfs_s3_upload_op(r, req, &ll) == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -652,40 +665,6 @@ ngx_http_pfs_s3_part_cmp(const void *a, const void *b)
 }
 
 
-/*
- * Before an upload begins or completes: the bucket exists and the key is no
- * directory (replacing it would delete every file under it).  NGX_DECLINED
- * to go on, otherwise the request has been answered.
- */
-
-static ngx_int_t
-ngx_http_pfs_s3_key_inspected(ngx_http_request_t *r,
-    ngx_http_pfs_s3_call_t *call)
-{
-    PfsV2__FileInfo  *info;
-
-    if (ngx_http_pfs_s3_call_ok(call)) {
-        info = ngx_http_pfs_s3_call_message(call);
-
-        if (info && info->file_type == PFS_V2__FILE_TYPE__DIR) {
-            return ngx_http_pfs_s3_send_error(r,
-                                        NGX_HTTP_PFS_S3_ERR_INVALID_FILE_PATH,
-                                        "the key names a PFS directory "
-                                        "(other keys start with it and "
-                                        "\"/\")");
-        }
-
-        return NGX_DECLINED;
-    }
-
-    if (ngx_http_pfs_s3_call_error(r, call, NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY)
-        != NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY)
-    {
-        return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY);
-    }
-
-    return NGX_DECLINED;
-}
 
 
 static void
@@ -750,7 +729,7 @@ ngx_http_pfs_s3_create_checked(ngx_http_request_t *r,
 {
     ngx_int_t  rc;
 
-    rc = ngx_http_pfs_s3_key_inspected(r, call);
+    rc = ngx_http_pfs_s3_target_inspected(r, call);
     if (rc != NGX_DECLINED) {
         return rc;
     }
@@ -763,7 +742,6 @@ static ngx_int_t
 ngx_http_pfs_s3_create_keep(ngx_http_request_t *r,
     ngx_http_pfs_s3_upload_t *up)
 {
-    ngx_chain_t               *ops, **ll;
     PfsV2__AddFile             add = PFS_V2__ADD_FILE__INIT;
     PfsV2__ModifyFileRequest   req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
 
@@ -777,15 +755,8 @@ ngx_http_pfs_s3_create_keep(ngx_http_request_t *r,
     req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_ADD_FILE;
     req.add_file = &add;
 
-    ops = NULL;
-    ll = &ops;
-
-    if (ngx_http_pfs_s3_upload_op(r, &req, &ll) == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_pfs_s3_upload_modify(r, up, &up->mp.commit, ops,
-                                         ngx_http_pfs_s3_create_kept);
+    return ngx_http_pfs_s3_upload_modify_one(r, up, &req,
+                                             ngx_http_pfs_s3_create_kept);
 }
 
 
@@ -1546,7 +1517,7 @@ ngx_http_pfs_s3_complete_checked(ngx_http_request_t *r,
     PfsV2__DeleteFile            del = PFS_V2__DELETE_FILE__INIT;
     PfsV2__ModifyFileRequest     req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
 
-    rc = ngx_http_pfs_s3_key_inspected(r, call);
+    rc = ngx_http_pfs_s3_target_inspected(r, call);
     if (rc != NGX_DECLINED) {
         return rc;
     }

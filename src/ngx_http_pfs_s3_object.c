@@ -614,10 +614,35 @@ static ngx_int_t
 ngx_http_pfs_s3_put_inspected(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call)
 {
-    PfsV2__FileInfo           *info;
     ngx_http_pfs_s3_object_t  *obj;
 
+    ngx_int_t  rc;
+
     obj = call->data;
+
+    rc = ngx_http_pfs_s3_target_inspected(r, call);
+    if (rc != NGX_DECLINED) {
+        return rc;
+    }
+
+    obj->exists = ngx_http_pfs_s3_call_ok(call);
+
+    return ngx_http_pfs_s3_read_body(r, ngx_http_pfs_s3_put_body);
+}
+
+
+/*
+ * Before a write of the key (PutObject, CopyObject, a multipart upload):
+ * the bucket exists, and the key is no directory, since replacing it would
+ * delete every file under it.  NGX_DECLINED to go on (the key is a file or
+ * nothing), otherwise the request has been answered.
+ */
+
+ngx_int_t
+ngx_http_pfs_s3_target_inspected(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call)
+{
+    PfsV2__FileInfo  *info;
 
     if (ngx_http_pfs_s3_call_ok(call)) {
         info = ngx_http_pfs_s3_call_message(call);
@@ -630,16 +655,16 @@ ngx_http_pfs_s3_put_inspected(ngx_http_request_t *r,
                                         "\"/\")");
         }
 
-        obj->exists = 1;
+        return NGX_DECLINED;
+    }
 
-    } else if (ngx_http_pfs_s3_call_error(r, call,
-                                          NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY)
-               != NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY)
+    if (ngx_http_pfs_s3_call_error(r, call, NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY)
+        != NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY)
     {
         return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY);
     }
 
-    return ngx_http_pfs_s3_read_body(r, ngx_http_pfs_s3_put_body);
+    return NGX_DECLINED;
 }
 
 
