@@ -136,9 +136,9 @@ logged('a key with characters an access log escapes', s3($s, GET => '/vb/%22q%22
 # ---------------------------------------------------------------- README
 
 # README's "S3 compatibility" table says which PFS calls each operation
-# makes: its first case (before any ";" and without the parenthesised
-# notes) must be the calls of the first successful request of that
-# operation above.
+# makes: its first case (without the parenthesised notes, then before any
+# ";") must be the calls of the first successful request of that operation
+# above.
 subtest "README's PFS calls per operation" => sub {
     my %made;
     for my $l (access_log_lines($s)) {
@@ -150,8 +150,8 @@ subtest "README's PFS calls per operation" => sub {
     my $n = 0;
     while ($readme =~ /^\| ([A-Z]\w*(?:, [A-Z]\w*)*) \| [^|]* \| ([^|\n]*) \|$/mg) {
         my ($ops, $calls) = ($1, $2);
-        $calls =~ s/;.*//;
         1 while $calls =~ s/\([^()]*\)//g;
+        $calls =~ s/;.*//;
         $calls =~ s/`[^`]*`//g;
         my $want = join ', ', $calls =~ /\b([A-Z][a-z]+[A-Z]\w*)\b/g;
         for my $op (split /, /, $ops) {
