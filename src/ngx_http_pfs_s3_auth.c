@@ -673,11 +673,6 @@ ngx_http_pfs_s3_auth_verify_v4(ngx_http_request_t *r,
         in.payload_hash = h->value;
     }
 
-    rc = ngx_http_pfs_s3_auth_unsigned(r, a);
-    if (rc != NGX_OK) {
-        return rc;
-    }
-
     if (ngx_http_pfs_s3_sigv4_canonical(r->pool, &in, &canonical) != NGX_OK
         || ngx_http_pfs_s3_sigv4_string_to_sign(r->pool, &a->v4.amz_date,
                                                 &a->v4.scope, &canonical,
@@ -691,6 +686,13 @@ ngx_http_pfs_s3_auth_verify_v4(ngx_http_request_t *r,
 
     if (!ngx_http_pfs_s3_sig_equal(&a->signature, hex, sizeof(hex))) {
         return ngx_http_pfs_s3_auth_mismatch(r, ctx, a, &sts, &canonical);
+    }
+
+    /* a good signature, but over too little of the request */
+
+    rc = ngx_http_pfs_s3_auth_unsigned(r, a);
+    if (rc != NGX_OK) {
+        return rc;
     }
 
     /* aws-chunked chunks are chained from this signature */
