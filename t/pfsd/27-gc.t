@@ -10,7 +10,8 @@
 # - Safety: after every pass, every version of every file of every commit
 #   that still exists reads back byte for byte (copies, appends, content
 #   deduplicated with a deleted repo, old versions of deleted files), also
-#   while writers keep storing the very bytes GC is deleting, and after
+#   while writers keep storing the very bytes GC is deleting, for an open
+#   commit and an upload paused through passes, and after
 #   kill -9 at random moments of passes; the crash leftovers are reclaimed
 #   after the restart.
 import os
@@ -249,6 +250,35 @@ def concurrent_dedup(c):
            'every one of %d files written by deduplicating against doomed chunks reads back exactly' % len(done))
     if bad:
         tap.diag('bad: %r' % bad[:10])
+
+
+@S
+def unfinished_work(c):
+    """An open commit (with a version replaced inside it, which is garbage
+    at once) and an upload paused mid-stream keep everything they refer to
+    through passes that reclaim other space; both then land whole."""
+    c = state['c']
+    oid = c.start_commit('live', 'open').id
+    first, second, paused = Data(4 * MiB, seed=40), Data(4 * MiB, seed=41), Data(12 * MiB, seed=42)
+    c.modify('live', oid, list(add_data('/in-open', first)))
+    c.modify('live', oid, [delete_file('/in-open')] + list(add_data('/in-open', second)))
+    gate = Gate([set_commit('live', 'paused')], add_data('/paused', paused), pause_after=3)
+    fut = c.client_stream('/pfs_v2.API/ModifyFile', iter(gate), empty_pb2.Empty, future=True, timeout=300)
+    gate.paused.wait(60)
+    c.create_repo('filler')
+    c.modify('filler', 'master', list(add_data('/f', Data(16 * MiB, seed=43))))
+    p = packs()
+    c.delete_repo('filler')
+    tap.ok(wait_below(p - 16 * MiB + PACK), 'passes ran meanwhile: a deleted repo\'s 16 MiB came back (%.1f -> %.1f MiB)'
+           % (p / MiB, packs() / MiB))
+    gate.release()
+    code, _ = error_of(fut.result)
+    tap.eq(code, OK, 'the upload paused through those passes completes')
+    c.finish_commit('live', oid)
+    got = md5_stream(c.get_file_stream('live', oid, '/in-open'))[:2]
+    tap.eq(got, (second.md5(), second.size), 'the open commit, finished after the passes, holds its file exactly')
+    got = md5_stream(c.get_file_stream('live', 'paused', '/paused'))[:2]
+    tap.eq(got, (paused.md5(), paused.size), 'the paused upload\'s file reads back exactly')
 
 
 @S
