@@ -56,7 +56,7 @@ def help_flag(c):
     rc, out, err = run_pfsd(['--help'])
     tap.eq(rc, 0, '--help exits 0')
     tap.ok(re.search(r'usage', out, re.I), '--help prints a usage on stdout')
-    for flag in ['--listen', '--data', '--auth-tokens']:
+    for flag in ['--listen', '--data', '--auth-tokens', '--gc-interval', '--pack-size', '--grace']:
         tap.ok(flag in out, '--help mentions %s' % flag)
 
 
@@ -75,6 +75,11 @@ def bad_flags(c):
                [r'99999'], timeout=5)
     quick_exit('bad --log-level', ['--listen', addr, '--data', d, '--log-level', 'loud'],
                [r'log-level|loud'])
+    # Numeric options: not a number, below their minimum.
+    for flag, value in (('--gc-interval', '-1'), ('--gc-interval', 'often'), ('--pack-size', '100'),
+                        ('--pack-size', '1G'), ('--threads', '0'), ('--grace', '-5')):
+        quick_exit('%s %s' % (flag, value), ['--listen', addr, '--data', d, flag, value],
+                   [re.escape(flag), re.escape(value)])
 
 
 @S
