@@ -106,7 +106,7 @@ def static(text, tmp):
     loc = location_of('static', b[0][1]).replace(CREDS, creds)
     with open(creds, 'w') as f:
         f.write(b[1][1])
-    os.chmod(creds, 0o644)
+    os.chmod(creds, 0o600)   # as README advises: root only
     line = [l.split() for l in b[1][1].split('\n')
             if l.strip() and not l.startswith('#')]
     tap.ok(len(line) == 1 and len(line[0]) == 3,
