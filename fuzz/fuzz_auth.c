@@ -191,14 +191,12 @@ check_canonical(ngx_pool_t *pool, ngx_http_request_t *r, ngx_str_t *signed_h,
 static void
 run(const uint8_t *data, size_t size, fuzz_result_t *res, int check)
 {
-    u_char                       *buf, *p, *last, *nl, *colon, *line[2], *lc;
-    size_t                        len[2], i;
+    u_char                       *buf;
     ngx_int_t                     rc;
     ngx_uint_t                    m;
     ngx_str_t                     signed_h;
     ngx_pool_t                   *pool;
     ngx_array_t                  *creds;
-    ngx_table_elt_t              *h;
     ngx_http_request_t           *r;
     ngx_http_pfs_s3_kv_t         *kv;
     ngx_http_pfs_s3_ctx_t        *ctx;
@@ -253,73 +251,9 @@ run(const uint8_t *data, size_t size, fuzz_result_t *res, int check)
 
     buf = ngx_pnalloc(pool, size - 2);
     memcpy(buf, data + 2, size - 2);
-    p = buf;
-    last = buf + size - 2;
-
-    for (i = 0; i < 2; i++) {
-        nl = memchr(p, '\n', last - p);
-        line[i] = p;
-        len[i] = (nl ? nl : last) - p;
-        p = nl ? nl + 1 : last;
-    }
-
-    if (len[0] == 0) {
+    if (ngx_fuzz_request_lines(r, buf, size - 2) != NGX_OK) {
         ngx_destroy_pool(pool);
         return;
-    }
-
-    r->unparsed_uri.data = line[0];
-    r->unparsed_uri.len = len[0];
-    r->request_line = r->unparsed_uri;
-
-    colon = memchr(line[0], '?', len[0]);
-    if (colon) {
-        r->args.data = colon + 1;
-        r->args.len = line[0] + len[0] - (colon + 1);
-    }
-
-    r->headers_in.server.data = line[1];
-    r->headers_in.server.len = len[1];
-    h = ngx_fuzz_add_header(r, (u_char *) "Host", 4, line[1], len[1]);
-    h->lowcase_key = (u_char *) "host";
-
-    while (p < last) {
-        nl = memchr(p, '\n', last - p);
-        if (nl == NULL) {
-            nl = last;
-        }
-
-        colon = memchr(p, ':', nl - p);
-        if (colon) {
-            /* nginx strips the spaces around a value */
-            u_char  *v = colon + 1, *e = nl;
-
-            while (v < e && *v == ' ') {
-                v++;
-            }
-
-            while (e > v && e[-1] == ' ') {
-                e--;
-            }
-
-            h = ngx_fuzz_add_header(r, p, colon - p, v, e - v);
-
-            lc = ngx_pnalloc(pool, colon - p + 1);
-            for (i = 0; i < (size_t) (colon - p); i++) {
-                lc[i] = ngx_tolower(p[i]);
-            }
-
-            h->lowcase_key = lc;
-
-            if (colon - p == 13
-                && ngx_strncmp(lc, "authorization", 13) == 0
-                && r->headers_in.authorization == NULL)
-            {
-                r->headers_in.authorization = h;
-            }
-        }
-
-        p = nl + 1;
     }
 
     rc = ngx_http_pfs_s3_parse_request(r, ctx);

@@ -70,11 +70,9 @@ check_key(ngx_http_pfs_s3_ctx_t *ctx)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    u_char                       *buf, *p, *last, *nl, *colon, *line[2];
-    size_t                        len[2];
+    u_char                       *buf;
     ngx_int_t                     rc;
     ngx_str_t                     esc, msg;
-    ngx_uint_t                    i;
     ngx_pool_t                   *pool;
     ngx_http_request_t           *r;
     ngx_http_pfs_s3_ctx_t        *ctx;
@@ -104,45 +102,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     buf = ngx_pnalloc(pool, size - 2);
     memcpy(buf, data + 2, size - 2);
-    p = buf;
-    last = buf + size - 2;
-
-    for (i = 0; i < 2; i++) {
-        nl = memchr(p, '\n', last - p);
-        line[i] = p;
-        len[i] = (nl ? nl : last) - p;
-        p = nl ? nl + 1 : last;
-    }
-
-    if (len[0] == 0) {
+    if (ngx_fuzz_request_lines(r, buf, size - 2) != NGX_OK) {
         ngx_destroy_pool(pool);
         return 0;
-    }
-
-    r->unparsed_uri.data = line[0];
-    r->unparsed_uri.len = len[0];
-
-    colon = memchr(line[0], '?', len[0]);
-    if (colon) {
-        r->args.data = colon + 1;
-        r->args.len = line[0] + len[0] - (colon + 1);
-    }
-
-    r->headers_in.server.data = line[1];
-    r->headers_in.server.len = len[1];
-
-    while (p < last) {
-        nl = memchr(p, '\n', last - p);
-        if (nl == NULL) {
-            nl = last;
-        }
-
-        colon = memchr(p, ':', nl - p);
-        if (colon) {
-            ngx_fuzz_add_header(r, p, colon - p, colon + 1, nl - colon - 1);
-        }
-
-        p = nl + 1;
     }
 
     rc = ngx_http_pfs_s3_parse_request(r, ctx);

@@ -28,6 +28,8 @@ ngx_http_request_t *ngx_fuzz_request(ngx_pool_t *pool,
     ngx_http_pfs_s3_loc_conf_t *lcf, ngx_http_pfs_s3_main_conf_t *mcf);
 ngx_table_elt_t *ngx_fuzz_add_header(ngx_http_request_t *r, u_char *key,
     size_t klen, u_char *value, size_t vlen);
+ngx_int_t ngx_fuzz_request_lines(ngx_http_request_t *r, u_char *buf,
+    size_t len);
 void ngx_fuzz_conf(ngx_pool_t *pool, ngx_http_pfs_s3_loc_conf_t *lcf,
     ngx_http_pfs_s3_main_conf_t *mcf);
 void ngx_fuzz_check_xml(void);

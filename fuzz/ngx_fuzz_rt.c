@@ -970,6 +970,90 @@ ngx_fuzz_add_header(ngx_http_request_t *r, u_char *key, size_t klen,
 
 
 /*
+ * A request as nginx parses it, from lines of a fuzz input: the request
+ * target (its query after "?"), the Host header, then "name: value"
+ * headers, values without the spaces around them, names lowercased in
+ * lowcase_key and Authorization noted, as nginx does.  Everything points
+ * into buf.  NGX_DECLINED for an empty target.
+ */
+
+ngx_int_t
+ngx_fuzz_request_lines(ngx_http_request_t *r, u_char *buf, size_t len)
+{
+    u_char           *p, *last, *nl, *colon, *v, *e, *lc;
+    size_t            i;
+    ngx_table_elt_t  *h;
+
+    p = buf;
+    last = buf + len;
+
+    nl = memchr(p, '\n', last - p);
+    r->unparsed_uri.data = p;
+    r->unparsed_uri.len = (nl ? nl : last) - p;
+    r->request_line = r->unparsed_uri;
+    p = nl ? nl + 1 : last;
+
+    if (r->unparsed_uri.len == 0) {
+        return NGX_DECLINED;
+    }
+
+    colon = memchr(r->unparsed_uri.data, '?', r->unparsed_uri.len);
+    if (colon) {
+        r->args.data = colon + 1;
+        r->args.len = r->unparsed_uri.data + r->unparsed_uri.len - r->args.data;
+    }
+
+    nl = memchr(p, '\n', last - p);
+    r->headers_in.server.data = p;
+    r->headers_in.server.len = (nl ? nl : last) - p;
+    p = nl ? nl + 1 : last;
+
+    h = ngx_fuzz_add_header(r, (u_char *) "Host", 4, r->headers_in.server.data,
+                            r->headers_in.server.len);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    h->lowcase_key = (u_char *) "host";
+
+    for ( /* void */ ; p < last; p = nl + 1) {
+        nl = memchr(p, '\n', last - p);
+        if (nl == NULL) {
+            nl = last;
+        }
+
+        colon = memchr(p, ':', nl - p);
+        if (colon == NULL) {
+            continue;
+        }
+
+        for (v = colon + 1; v < nl && *v == ' '; v++) { /* void */ }
+        for (e = nl; e > v && e[-1] == ' '; e--) { /* void */ }
+
+        h = ngx_fuzz_add_header(r, p, colon - p, v, e - v);
+        lc = ngx_pnalloc(r->pool, colon - p + 1);
+        if (h == NULL || lc == NULL) {
+            return NGX_ERROR;
+        }
+
+        for (i = 0; i < (size_t) (colon - p); i++) {
+            lc[i] = ngx_tolower(p[i]);
+        }
+
+        h->lowcase_key = lc;
+
+        if (colon - p == 13 && ngx_strncmp(lc, "authorization", 13) == 0
+            && r->headers_in.authorization == NULL)
+        {
+            r->headers_in.authorization = h;
+        }
+    }
+
+    return NGX_OK;
+}
+
+
+/*
  * The module's configuration with its defaults (ngx_http_pfs_s3_module.c).
  * The patterns are compiled once, into a pool that lives as long as the
  * process, as they live as long as a configuration in nginx.
