@@ -87,24 +87,37 @@ def signed(ep, method, path, key, secret, headers=None, when=None,
     req = botocore.awsrequest.AWSRequest(method=method, url=ep + path,
                                          headers=dict(headers or {}))
     creds = botocore.credentials.Credentials(key, secret)
-    auth = PayloadAuth(payload, unsigned, creds, 's3', region)
-    if when is not None:
-        real = botocore.auth.datetime
-
-        class Clock:
-            class datetime(datetime.datetime):
-                @classmethod
-                def utcnow(cls):
-                    return when
-
-        botocore.auth.datetime = Clock
-        try:
-            auth.add_auth(req)
-        finally:
-            botocore.auth.datetime = real
-    else:
-        auth.add_auth(req)
+    at(when, PayloadAuth(payload, unsigned, creds, 's3', region).add_auth,
+       req)
     return dict(req.headers.items())
+
+
+def presigned_at(ep, path, key, secret, when, expires):
+    """A presigned GET URL made by botocore at another time than now."""
+    req = botocore.awsrequest.AWSRequest(method='GET', url=ep + path)
+    creds = botocore.credentials.Credentials(key, secret)
+    at(when, botocore.auth.S3SigV4QueryAuth(creds, 's3', REGION,
+                                            expires=expires).add_auth, req)
+    return req.url
+
+
+def at(when, fn, *args):
+    """fn(*args) with botocore's clock at "when" (None: now)."""
+    if when is None:
+        return fn(*args)
+    real = botocore.auth.datetime
+
+    class Clock:
+        class datetime(datetime.datetime):
+            @classmethod
+            def utcnow(cls):
+                return when
+
+    botocore.auth.datetime = Clock
+    try:
+        return fn(*args)
+    finally:
+        botocore.auth.datetime = real
 
 
 def hdr_args(h):
@@ -230,6 +243,24 @@ def run(st, tmp):
     tap.eq((status, xfield(body, 'Code')),
            (400, 'AuthorizationQueryParametersError'),
            'presigned V4 URL over 7 days: AuthorizationQueryParametersError')
+
+    # made by a client whose clock is ahead, or a week old
+    now = datetime.datetime.utcnow()
+    ahead = presigned_at(ep, '/master.auth/boto/a.txt', key, secret,
+                         now + datetime.timedelta(minutes=30), 3600)
+    status, body = curl(ahead)
+    tap.eq((status, xfield(body, 'Code'), xfield(body, 'Message')),
+           (403, 'AccessDenied', 'Request is not valid yet'),
+           'presigned URL dated 30 minutes ahead: 403 not valid yet')
+    old = presigned_at(ep, '/master.auth/boto/a.txt', key, secret,
+                       now - datetime.timedelta(days=7, minutes=1), 604800)
+    status, body = curl(old)
+    tap.eq((status, xfield(body, 'Message')), (403, 'Request has expired'),
+           'a 7-day presigned URL made a week and a minute ago: expired')
+    recent = presigned_at(ep, '/master.auth/boto/a.txt', key, secret,
+                          now - datetime.timedelta(days=6), 604800)
+    tap.eq(curl(recent), (200, b'from boto3'),
+           'a 7-day presigned URL made 6 days ago still works')
 
     # expired
     short = s3.generate_presigned_url('get_object', Params={
