@@ -3,7 +3,8 @@
 # the aws CLI v2 (`aws s3 cp` of a 200 MiB file up and back, bytes
 # compared, and an S3-to-S3 copy, which the CLI makes of UploadPartCopy
 # ranges), boto3's upload_file with concurrent parts, and rclone copy +
-# rclone check (hashes and bytes).  Each upload must leave no pending
+# rclone check (hashes and bytes); with pfs_s3_auth static, unsigned
+# multipart calls are AccessDenied and signed ones work.  Each upload must leave no pending
 # upload behind and an object whose ETag has S3's multipart form.
 import filecmp
 import hashlib
@@ -196,5 +197,56 @@ with Stack() as st:
             'rclone check --download (bytes)')
     else:
         tap.ok(True, '# SKIP rclone missing')
+
+# ---- authentication applies to multipart uploads as to every operation
+import tempfile
+from botocore import UNSIGNED
+from botocore.exceptions import ClientError
+with tempfile.TemporaryDirectory() as tmp:
+    os.chmod(tmp, 0o755)
+    creds = os.path.join(tmp, 'creds')
+    with open(creds, 'w') as f:
+        f.write('%s %s\n' % (KEY_ID, SECRET))
+    os.chmod(creds, 0o644)
+    with Stack(location='pfs_s3_auth static; pfs_s3_auth_credentials %s;'
+               % creds) as st:
+        def client(**kw):
+            return boto3.client(
+                's3', endpoint_url=st.s3_endpoint, region_name='us-east-1',
+                config=Config(s3={'addressing_style': 'path'},
+                              retries={'max_attempts': 1}, **kw),
+                **({} if kw else {'aws_access_key_id': KEY_ID,
+                                  'aws_secret_access_key': SECRET}))
+        c = client()
+        anon = client(signature_version=UNSIGNED)
+        c.create_bucket(Bucket=B)
+        up = c.create_multipart_upload(Bucket=B, Key='a')['UploadId']
+
+        def code(fn, **kw):
+            try:
+                fn(Bucket=B, **kw)
+            except ClientError as e:
+                return e.response['Error']['Code']
+            return None
+        tap.eq(code(anon.create_multipart_upload, Key='a'), 'AccessDenied',
+               'auth static: unsigned CreateMultipartUpload is AccessDenied')
+        tap.eq(code(anon.upload_part, Key='a', UploadId=up, PartNumber=1,
+                    Body=b'x'), 'AccessDenied', 'unsigned UploadPart')
+        tap.eq(code(anon.list_parts, Key='a', UploadId=up), 'AccessDenied',
+               'unsigned ListParts')
+        tap.eq(code(anon.list_multipart_uploads), 'AccessDenied',
+               'unsigned ListMultipartUploads')
+        tap.eq(code(anon.complete_multipart_upload, Key='a', UploadId=up,
+                    MultipartUpload={'Parts': [{'PartNumber': 1,
+                                                'ETag': '"x"'}]}),
+               'AccessDenied', 'unsigned CompleteMultipartUpload')
+        tap.eq(code(anon.abort_multipart_upload, Key='a', UploadId=up),
+               'AccessDenied', 'unsigned AbortMultipartUpload')
+        c.abort_multipart_upload(Bucket=B, Key='a', UploadId=up)
+        f2 = os.path.join(tmp, 'f.bin')
+        write_random(f2, 12 * MiB)
+        c.upload_file(f2, B, 'signed.bin', Config=cfg)
+        tap.eq(c.head_object(Bucket=B, Key='signed.bin')['ContentLength'],
+               12 * MiB, 'auth static: a signed multipart upload_file works')
 
 tap.done()
