@@ -9,24 +9,16 @@ import hashlib
 import os
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))
-from pfs_s3_test import Stack, tap  # noqa: E402
+from pfs_s3_test import Stack, client_error, tap  # noqa: E402
 
 try:
     import boto3
     from botocore.client import Config
-    from botocore.exceptions import ClientError
 except ImportError as e:
     tap.skip_all('boto3 missing: %s' % e)
 
 
-def err(fn, *a, **kw):
-    """(code, http status) of the ClientError fn raises, or (None, None)."""
-    try:
-        fn(*a, **kw)
-    except ClientError as e:
-        return (e.response['Error'].get('Code'),
-                e.response['ResponseMetadata']['HTTPStatusCode'])
-    return (None, None)
+err = client_error
 
 
 def md5(b):

@@ -69,6 +69,18 @@ class Tap:
 tap = Tap()
 
 
+def client_error(fn, *a, **kw):
+    """(code, HTTP status) of the botocore ClientError fn raises, or
+    (None, None) when it raises none: what boto3 users branch on."""
+    from botocore.exceptions import ClientError
+    try:
+        fn(*a, **kw)
+    except ClientError as e:
+        return (e.response['Error'].get('Code'),
+                e.response['ResponseMetadata']['HTTPStatusCode'])
+    return (None, None)
+
+
 def _kill(pid, sig):
     try:
         os.kill(pid, sig)
