@@ -22,7 +22,7 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), 'lib'))
-from pfs_s3_test import Stack, tap  # noqa: E402
+from pfs_s3_test import Stack, curl, tap, xfield  # noqa: E402
 
 import boto3  # noqa: E402
 import botocore.auth  # noqa: E402
@@ -44,21 +44,6 @@ def client(ep, key, secret, sig='s3v4'):
         config=botocore.config.Config(signature_version=sig,
                                       s3={'addressing_style': 'path'},
                                       retries={'max_attempts': 1}))
-
-
-def curl(*args, data=None):
-    """(status, body) of a curl call."""
-    out = subprocess.run(['curl', '-s', '-o', '-', '-w', '\n%{http_code}']
-                         + list(args), input=data, stdout=subprocess.PIPE,
-                         check=True).stdout
-    body, status = out.rsplit(b'\n', 1)
-    return int(status), body
-
-
-def xfield(body, name):
-    m = re.search(rb'<%s>(.*?)</%s>' % (name.encode(), name.encode()), body,
-                  re.S)
-    return m.group(1).decode() if m else None
 
 
 class PayloadAuth(botocore.auth.S3SigV4Auth):

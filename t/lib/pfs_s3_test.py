@@ -11,6 +11,7 @@ and prints TAP through `tap`.
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -20,6 +21,23 @@ import traceback
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), '..', '..'))
 STACK = os.path.join(ROOT, 't', 'lib', 'stack')
+
+
+def curl(*args, data=None):
+    """(status, body) of one curl call with these arguments; status 0 when
+    nothing answered (a dead worker), not an exception."""
+    out = subprocess.run(['curl', '-s', '-o', '-', '-w', '\n%{http_code}']
+                         + list(args), input=data,
+                         stdout=subprocess.PIPE).stdout
+    body, status = out.rsplit(b'\n', 1)
+    return int(status), body
+
+
+def xfield(body, name):
+    """The text of the first <name> element of an XML body, or None."""
+    m = re.search(rb'<%s>(.*?)</%s>' % (name.encode(), name.encode()), body,
+                  re.S)
+    return m.group(1).decode() if m else None
 
 
 class Tap:
