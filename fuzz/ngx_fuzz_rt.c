@@ -472,6 +472,36 @@ ngx_hex_dump(u_char *dst, u_char *src, size_t len)
 }
 
 
+void
+ngx_encode_base64(ngx_str_t *dst, ngx_str_t *src)
+{
+    u_char      *d, *s;
+    uint32_t     v;
+    size_t       i, n;
+
+    static const char  set[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+    s = src->data;
+    d = dst->data;
+
+    for (i = 0; i < src->len; i += 3) {
+        n = src->len - i < 3 ? src->len - i : 3;
+
+        v = (uint32_t) s[i] << 16;
+        v |= (n > 1) ? (uint32_t) s[i + 1] << 8 : 0;
+        v |= (n > 2) ? s[i + 2] : 0;
+
+        *d++ = set[(v >> 18) & 63];
+        *d++ = set[(v >> 12) & 63];
+        *d++ = (n > 1) ? set[(v >> 6) & 63] : '=';
+        *d++ = (n > 2) ? set[v & 63] : '=';
+    }
+
+    dst->len = d - dst->data;
+}
+
+
 ngx_int_t
 ngx_decode_base64(ngx_str_t *dst, ngx_str_t *src)
 {

@@ -600,6 +600,8 @@ ngx_int_t ngx_http_pfs_s3_checksum_init(ngx_http_request_t *r,
 ngx_int_t ngx_http_pfs_s3_checksum_update(
     ngx_http_pfs_s3_body_checksum_t *cs, u_char *p, size_t n);
 ngx_int_t ngx_http_pfs_s3_checksum_finish(ngx_http_pfs_s3_ctx_t *ctx);
+ngx_int_t ngx_http_pfs_s3_checksum_header(ngx_http_request_t *r,
+    ngx_http_pfs_s3_ctx_t *ctx);
 
 ngx_int_t ngx_http_pfs_s3_get_file(ngx_http_request_t *r, PfsV2__File *file,
     off_t offset, off_t length, ngx_uint_t cut, ngx_temp_file_t *sink,

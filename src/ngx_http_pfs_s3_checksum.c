@@ -39,6 +39,7 @@ struct ngx_http_pfs_s3_body_checksum_s {
     u_char                           want[EVP_MAX_MD_SIZE];
     unsigned                         trailer:1;    /* value in the trailer */
     unsigned                         done:1;
+    unsigned                         verified:1;
 };
 
 
@@ -650,9 +651,47 @@ ngx_http_pfs_s3_checksum_finish(ngx_http_pfs_s3_ctx_t *ctx)
     if (ngx_memcmp(got, cs->want, cs->alg->size) != 0) {
         ctx->digest_failed = NGX_HTTP_PFS_S3_ERR_BAD_DIGEST;
         ctx->digest_why = cs->alg->mismatch;
+        return NGX_OK;
     }
 
+    cs->verified = 1;
+
     return NGX_OK;
+}
+
+
+/* The verified checksum in the answer, as S3 gives it back. */
+
+ngx_int_t
+ngx_http_pfs_s3_checksum_header(ngx_http_request_t *r,
+    ngx_http_pfs_s3_ctx_t *ctx)
+{
+    u_char                           *key;
+    ngx_str_t                         src, dst;
+    ngx_http_pfs_s3_body_checksum_t  *cs;
+
+    cs = ctx->checksum;
+
+    if (cs == NULL || !cs->verified) {
+        return NGX_OK;
+    }
+
+    key = ngx_pnalloc(r->pool, sizeof("x-amz-checksum-") + cs->alg->name.len);
+    dst.data = ngx_pnalloc(r->pool, ngx_base64_encoded_length(cs->alg->size));
+
+    if (key == NULL || dst.data == NULL) {
+        return NGX_ERROR;
+    }
+
+    *ngx_cpymem(ngx_cpymem(key, "x-amz-checksum-",
+                           sizeof("x-amz-checksum-") - 1),
+                cs->alg->name.data, cs->alg->name.len) = '\0';
+
+    src.data = cs->want;
+    src.len = cs->alg->size;
+    ngx_encode_base64(&dst, &src);
+
+    return ngx_http_pfs_s3_add_header(r, (char *) key, dst.data, dst.len);
 }
 
 

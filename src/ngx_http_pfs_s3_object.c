@@ -875,6 +875,12 @@ ngx_http_pfs_s3_put_answer(ngx_http_request_t *r, ProtobufCBinaryData *hash,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    if (ngx_http_pfs_s3_checksum_header(r, ngx_http_pfs_s3_get_ctx(r))
+        != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     return ngx_http_pfs_s3_send_empty(r, NGX_HTTP_OK);
 }
 

@@ -332,13 +332,17 @@ def run(st):
            'neither the secret nor the PFS token is in the error log')
 
 
-def multipart_checksums(ep, whole):
-    """UploadPart's checksum header is checked like PutObject's; the one
-    of CompleteMultipartUpload is the object's, not its XML body's."""
-    s3 = boto3.session.Session().client(
+def boto(ep):
+    return boto3.session.Session().client(
         's3', endpoint_url=ep, region_name=REGION, aws_access_key_id=ACCESS,
         aws_secret_access_key=SECRET, config=botocore.config.Config(
             s3={'addressing_style': 'path'}, retries={'max_attempts': 1}))
+
+
+def multipart_checksums(ep, whole):
+    """UploadPart's checksum header is checked like PutObject's; the one
+    of CompleteMultipartUpload is the object's, not its XML body's."""
+    s3 = boto(ep)
     key = 'mp-checksum.bin'
     up = s3.create_multipart_upload(Bucket='master.stream', Key=key,
                                     ChecksumAlgorithm='CRC32')['UploadId']
@@ -441,6 +445,12 @@ def checksum_headers(ep, pfsd):
             'x-amz-checksum-' + alg: sums[alg]}, data)
         tap.eq(status, 200, 'x-amz-checksum-%s header of the bytes: 200' % alg)
         tap.ok(get(ep, path) == (200, data), '... stored')
+
+    r = boto(ep).put_object(Bucket='master.stream', Key='header-boto.txt',
+                            Body=data, ChecksumAlgorithm='SHA256')
+    tap.eq(r.get('ChecksumSHA256'), sums['sha256'],
+           'boto3 put_object with ChecksumAlgorithm SHA256: the verified '
+           'checksum comes back in x-amz-checksum-sha256')
 
     head = pfsd.head('stream')
     ncommits = len(pfsd.list_commit('stream'))
