@@ -425,6 +425,24 @@ pfsd_gc_seal_active(pfsd_gc_t *gc)
     }
 }
 
+/* The live bytes the triggers keep per pack (packs.live): a look of one
+ * row, so that only the packs worth compacting pay for counting their
+ * chunks, whatever the size of the store. */
+static int64_t
+pfsd_gc_pack_live_hint(pfsd_gc_t *gc, uint32_t pack)
+{
+    sqlite3_stmt *s = pfsd_db_stmt(gc->db, "SELECT live FROM packs WHERE id=?");
+    pfsd_status_t st;
+    int64_t live = 0;
+
+    pfsd_bind_int(s, 1, pack);
+    if (pfsd_db_row(gc->db, s, &st) == 1) {
+        live = sqlite3_column_int64(s, 0);
+        sqlite3_reset(s);
+    }
+    return live;
+}
+
 static void
 pfsd_gc_packs(pfsd_gc_t *gc)
 {
@@ -438,7 +456,11 @@ pfsd_gc_packs(pfsd_gc_t *gc)
         /* Sealed and unheld first, then the metadata: a writer's hold is
          * released only after its chunks are committed, so what is read
          * now is final for this pack. */
-        if (!pfsd_store_compactable(gc->store, ids[i], &size)
+        if (!pfsd_store_compactable(gc->store, ids[i], &size)) {
+            continue;
+        }
+        live = pfsd_gc_pack_live_hint(gc, ids[i]);
+        if ((live > 0 && !pfsd_gc_worth_compacting(size, live))
             || !pfsd_gc_pack_live(gc, ids[i], &nlive, &live))
         {
             continue;
