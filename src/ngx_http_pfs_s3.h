@@ -583,6 +583,8 @@ ngx_int_t ngx_http_pfs_s3_read_only(ngx_http_request_t *r);
 ngx_int_t ngx_http_pfs_s3_copy_object(ngx_http_request_t *r);
 ngx_int_t ngx_http_pfs_s3_delete_objects(ngx_http_request_t *r);
 ngx_int_t ngx_http_pfs_s3_list_object_versions(ngx_http_request_t *r);
+ngx_int_t ngx_http_pfs_s3_delete_marker(ngx_http_request_t *r,
+    ngx_http_pfs_s3_ref_t *ref);
 
 /* listings: ngx_http_pfs_s3_list.c */
 ngx_int_t ngx_http_pfs_s3_list_params(ngx_http_request_t *r,

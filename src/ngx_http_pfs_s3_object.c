@@ -150,6 +150,19 @@ ngx_http_pfs_s3_get_inspected(ngx_http_request_t *r,
     obj = call->data;
 
     if (!ngx_http_pfs_s3_call_ok(call)) {
+
+        /* a version without the key may be a DeleteMarker */
+
+        if (ngx_http_pfs_s3_call_error(r, call,
+                                       NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY)
+            == NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY
+            && ngx_http_pfs_s3_arg(ngx_http_pfs_s3_get_ctx(r), "versionId",
+                                   NULL)
+               == NGX_OK)
+        {
+            return ngx_http_pfs_s3_delete_marker(r, &obj->ref);
+        }
+
         return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY);
     }
 

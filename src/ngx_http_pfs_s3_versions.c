@@ -92,6 +92,13 @@ typedef struct {
 } ngx_http_pfs_s3_versions_t;
 
 
+/* GetObject of a version that may be a DeleteMarker */
+typedef struct {
+    ngx_http_pfs_s3_ref_t       *ref;
+    char                        *version;   /* the commit asked for */
+} ngx_http_pfs_s3_marker_t;
+
+
 static ngx_int_t ngx_http_pfs_s3_versions_args(ngx_http_request_t *r,
     ngx_http_pfs_s3_ctx_t *ctx, ngx_http_pfs_s3_versions_t *vs);
 static ngx_int_t ngx_http_pfs_s3_versions_pattern(ngx_http_request_t *r,
@@ -118,6 +125,10 @@ static void ngx_http_pfs_s3_versions_drop_tail(
     ngx_http_pfs_s3_versions_t *vs);
 static ngx_int_t ngx_http_pfs_s3_versions_send(ngx_http_request_t *r,
     ngx_http_pfs_s3_versions_t *vs);
+static ngx_int_t ngx_http_pfs_s3_marker_commit(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
+static ngx_int_t ngx_http_pfs_s3_marker_parent(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
 static void ngx_http_pfs_s3_versions_entry_xml(ngx_http_pfs_s3_xml_t *x,
     ngx_http_pfs_s3_versions_t *vs, ngx_http_pfs_s3_vkey_t *k,
     ngx_uint_t i);
@@ -883,4 +894,111 @@ ngx_http_pfs_s3_versions_entry_xml(ngx_http_pfs_s3_xml_t *x,
     }
 
     ngx_http_pfs_s3_xml_close(x);
+}
+
+
+/*
+ * GetObject / HeadObject ?versionId= of a commit without the key: when the
+ * key is in that commit's parent, the commit deleted it and its id is the
+ * DeleteMarker ListObjectVersions lists, which S3 answers 405 with
+ * x-amz-delete-marker; any other commit without the key is NoSuchKey.
+ * Costs InspectCommit and InspectFile, on this path only.
+ */
+
+ngx_int_t
+ngx_http_pfs_s3_delete_marker(ngx_http_request_t *r,
+    ngx_http_pfs_s3_ref_t *ref)
+{
+    ngx_http_pfs_s3_marker_t     *mk;
+    PfsV2__InspectCommitRequest   req = PFS_V2__INSPECT_COMMIT_REQUEST__INIT;
+
+    mk = ngx_palloc(r->pool, sizeof(ngx_http_pfs_s3_marker_t));
+    if (mk == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    mk->ref = ref;
+    mk->version = ref->commit.id;
+
+    req.commit = &ref->commit;
+
+    if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/InspectCommit", &req.base,
+                             &pfs_v2__commit_info__descriptor, NULL,
+                             ngx_http_pfs_s3_marker_commit, mk)
+        != NGX_DONE)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_marker_commit(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call)
+{
+    PfsV2__CommitInfo           *info;
+    ngx_http_pfs_s3_marker_t    *mk;
+    PfsV2__InspectFileRequest    req = PFS_V2__INSPECT_FILE_REQUEST__INIT;
+
+    mk = call->data;
+    info = ngx_http_pfs_s3_call_message(call);
+
+    if (!ngx_http_pfs_s3_call_ok(call) || info == NULL
+        || info->parent_commit == NULL || info->parent_commit->id == NULL
+        || info->parent_commit->id[0] == '\0')
+    {
+        return ngx_http_pfs_s3_send_error(r, NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY,
+                                          NULL);
+    }
+
+    mk->ref->commit.id = info->parent_commit->id;
+
+    req.file = &mk->ref->file;
+
+    if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/InspectFile", &req.base,
+                             &pfs_v2__file_info__descriptor, NULL,
+                             ngx_http_pfs_s3_marker_parent, mk)
+        != NGX_DONE)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_marker_parent(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call)
+{
+    PfsV2__FileInfo           *info;
+    ngx_http_pfs_s3_marker_t  *mk;
+
+    mk = call->data;
+    info = ngx_http_pfs_s3_call_message(call);
+
+    if (!ngx_http_pfs_s3_call_ok(call) || info == NULL
+        || info->file_type != PFS_V2__FILE_TYPE__FILE)
+    {
+        return ngx_http_pfs_s3_send_error(r, NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY,
+                                          NULL);
+    }
+
+    if (ngx_http_pfs_s3_add_header(r, "x-amz-delete-marker",
+                                   (u_char *) "true", 4)
+        != NGX_OK
+        || ngx_http_pfs_s3_add_header(r, "x-amz-version-id",
+                                      (u_char *) mk->version,
+                                      ngx_strlen(mk->version))
+           != NGX_OK)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return ngx_http_pfs_s3_send_error(r,
+                                      NGX_HTTP_PFS_S3_ERR_METHOD_NOT_ALLOWED,
+                                      "The specified method is not allowed "
+                                      "against a delete marker.");
 }

@@ -85,8 +85,16 @@ subtest 'deletions are DeleteMarkers' => sub {
         'a latest DeleteMarker named by the deleting commit, then the version';
     is get_version('gone', $v1)->{content}, 'short-lived',
         'the deleted version is still readable';
-    is_s3_error(get_version('gone', $del), 404, 'NoSuchKey',
-                'the DeleteMarker has no bytes');
+    my $r = get_version('gone', $del);
+    is_s3_error($r, 405, 'MethodNotAllowed', 'the DeleteMarker has no bytes');
+    is $r->{headers}{'x-amz-delete-marker'}, 'true', '  x-amz-delete-marker';
+    is $r->{headers}{'x-amz-version-id'}, $del, '  x-amz-version-id';
+    $r = s3($s, HEAD => "/vb/gone?versionId=$del");
+    is_s3_error($r, 405, 'MethodNotAllowed', 'HEAD of the DeleteMarker',
+                head => 1);
+    is $r->{headers}{'x-amz-delete-marker'}, 'true', '  x-amz-delete-marker';
+    is_s3_error(get_version('gone', $ids[0]), 404, 'NoSuchKey',
+                'a commit from before the key existed');
 
     my $v2 = put_object($s, 'vb', 'gone', 'back')->{headers}{'x-amz-version-id'};
     @e = entries(versions('&prefix=gone'));
