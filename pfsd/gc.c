@@ -133,6 +133,27 @@ pfsd_gc_run(pfsd_gc_t *gc, pfsd_gc_job_t *j)
 
 /* ------------------------------------------------------------ sweeps */
 
+/* Runs each statement of sql (static text: the statement cache keys on
+ * its address) once per id, bound as ?1. */
+static bool
+pfsd_gc_delete_ids(pfsd_db_t *db, const char *const *sql, size_t nsql,
+                   const int64_t *ids, size_t n, pfsd_status_t *st)
+{
+    sqlite3_stmt *s;
+    size_t i, k;
+
+    for (i = 0; i < n; i++) {
+        for (k = 0; k < nsql; k++) {
+            s = pfsd_db_stmt(db, sql[k]);
+            pfsd_bind_int(s, 1, ids[i]);
+            if (!pfsd_db_run(db, s, st)) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
 /* Contents no file version refers to, with their extents (which lowers
  * the refs of their chunks).  Every reference to a content is a files
  * row written inside a committer job, so between jobs a content with no
@@ -140,9 +161,13 @@ pfsd_gc_run(pfsd_gc_t *gc, pfsd_gc_job_t *j)
 static bool
 pfsd_gc_sweep_contents(pfsd_gc_job_t *j, pfsd_db_t *db, pfsd_status_t *st)
 {
+    static const char *const sql[] = {
+        "DELETE FROM extents WHERE content=?1",
+        "DELETE FROM contents WHERE id=?1 AND refs = 0",
+    };
     int64_t ids[PFSD_GC_BATCH];
     sqlite3_stmt *s;
-    size_t n = 0, i;
+    size_t n = 0;
     int rc = 0;
 
     s = pfsd_db_stmt(db, "SELECT id FROM contents WHERE refs = 0 LIMIT ?");
@@ -153,17 +178,8 @@ pfsd_gc_sweep_contents(pfsd_gc_job_t *j, pfsd_db_t *db, pfsd_status_t *st)
     if (rc < 0) {
         return false;
     }
-    for (i = 0; i < n; i++) {
-        s = pfsd_db_stmt(db, "DELETE FROM extents WHERE content=?");
-        pfsd_bind_int(s, 1, ids[i]);
-        if (!pfsd_db_run(db, s, st)) {
-            return false;
-        }
-        s = pfsd_db_stmt(db, "DELETE FROM contents WHERE id=? AND refs = 0");
-        pfsd_bind_int(s, 1, ids[i]);
-        if (!pfsd_db_run(db, s, st)) {
-            return false;
-        }
+    if (!pfsd_gc_delete_ids(db, sql, PFSD_ARRAY_LEN(sql), ids, n, st)) {
+        return false;
     }
     j->rows = j->deleted = (int64_t) n;
     return true;
@@ -177,9 +193,12 @@ pfsd_gc_sweep_contents(pfsd_gc_job_t *j, pfsd_db_t *db, pfsd_status_t *st)
 static bool
 pfsd_gc_sweep_chunks(pfsd_gc_job_t *j, pfsd_db_t *db, pfsd_status_t *st)
 {
+    static const char *const sql[] = {
+        "DELETE FROM chunks WHERE id=?1 AND refs = 0",
+    };
     int64_t ids[PFSD_GC_BATCH];
-    sqlite3_stmt *s, *d;
-    size_t n = 0, i;
+    sqlite3_stmt *s;
+    size_t n = 0;
     int rc;
 
     pfsd_store_pins_lock(j->gc->store);
@@ -202,12 +221,8 @@ pfsd_gc_sweep_chunks(pfsd_gc_job_t *j, pfsd_db_t *db, pfsd_status_t *st)
     if (rc < 0) {
         return false;
     }
-    for (i = 0; i < n; i++) {
-        d = pfsd_db_stmt(db, "DELETE FROM chunks WHERE id=? AND refs = 0");
-        pfsd_bind_int(d, 1, ids[i]);
-        if (!pfsd_db_run(db, d, st)) {
-            return false;
-        }
+    if (!pfsd_gc_delete_ids(db, sql, PFSD_ARRAY_LEN(sql), ids, n, st)) {
+        return false;
     }
     j->deleted = (int64_t) n;
     return true;
