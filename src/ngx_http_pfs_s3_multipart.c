@@ -966,9 +966,13 @@ ngx_http_pfs_s3_part_done(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
+    /* and the verified x-amz-checksum-<alg>, as S3 gives it back */
+
     if (ngx_http_pfs_s3_add_header(r, "ETag", etag,
                                    ngx_http_pfs_s3_etag(etag, &info->hash))
-        != NGX_OK)
+        != NGX_OK
+        || ngx_http_pfs_s3_checksum_header(r, ngx_http_pfs_s3_get_ctx(r))
+           != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

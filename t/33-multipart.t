@@ -12,6 +12,8 @@ use warnings;
 use lib 't/lib';
 use PfsS3::Test;
 use Digest::MD5 ();
+use Digest::SHA ();
+use MIME::Base64 ();
 use IO::Socket::INET;
 
 my $s = stack()->start;
@@ -238,7 +240,7 @@ subtest 'a Complete whose client goes away leaves the object whole or absent' =>
     }
 };
 
-subtest 'UploadPart verifies Content-MD5 and x-amz-content-sha256 like PutObject' => sub {
+subtest 'UploadPart verifies Content-MD5, x-amz-content-sha256 and x-amz-checksum-* like PutObject' => sub {
     my $id = create('digest');
     is_s3_error(part('digest', $id, 1, 'body', headers => { 'Content-MD5' => md5_b64('other') }),
                 400, 'BadDigest', 'Content-MD5 mismatch');
@@ -247,6 +249,16 @@ subtest 'UploadPart verifies Content-MD5 and x-amz-content-sha256 like PutObject
                 400, 'XAmzContentSHA256Mismatch', 'x-amz-content-sha256 mismatch');
     my $r = s3($s, GET => "/mp/digest?uploadId=$id");
     is xcount($r, '//s:Part'), 0, 'no part was stored';
+    # x-amz-checksum-sha256: verified, and given back as S3 does
+    my $sha = MIME::Base64::encode_base64(Digest::SHA::sha256('body'), '');
+    is_s3_error(part('digest', $id, 1, 'body', headers => { 'x-amz-checksum-sha256' =>
+                     MIME::Base64::encode_base64(Digest::SHA::sha256('other'), '') }),
+                400, 'BadDigest', 'x-amz-checksum-sha256 mismatch');
+    my $r2 = part('digest', $id, 2, 'body', headers => { 'x-amz-checksum-sha256' => $sha });
+    is $r2->{status}, 200, 'x-amz-checksum-sha256 right: stored';
+    is $r2->{headers}{'x-amz-checksum-sha256'}, $sha, '... and answered';
+    s3($s, DELETE => "/mp/digest?uploadId=$id");
+    $id = create('digest');
     is part('digest', $id, 1, 'body', headers => { 'Content-MD5' => md5_b64('body'),
                                                   'x-amz-content-sha256' => sha256_hex('body') })
         ->{status}, 200, 'right digests: stored';
