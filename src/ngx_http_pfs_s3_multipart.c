@@ -188,6 +188,8 @@ static ngx_int_t ngx_http_pfs_s3_parts_listed(ngx_http_request_t *r,
 
 static ngx_int_t ngx_http_pfs_s3_list_uploads(ngx_http_request_t *r,
     ngx_http_pfs_s3_upload_t *up);
+static ngx_int_t ngx_http_pfs_s3_uploads_bucket_done(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
 static ngx_int_t ngx_http_pfs_s3_uploads_args(ngx_http_request_t *r,
     ngx_http_pfs_s3_upload_t *up);
 static ngx_int_t ngx_http_pfs_s3_uploads_entry(ngx_http_request_t *r,
@@ -1861,7 +1863,8 @@ ngx_http_pfs_s3_parts_listed(ngx_http_request_t *r,
 /* ---------------------------------------------------------------- uploads */
 
 /*
- * One GlobFile "<root><prefix>**" + "/.keep" from the key marker on, cut
+ * InspectBranch (the bucket exists), then one GlobFile
+ * "<root><prefix>**" + "/.keep" from the key marker on, cut
  * when the page is full.  Uploads come in PFS path order, that is by
  * "<key>/" then upload id: the same as S3's key order except where a key
  * is another's prefix followed by a byte below "/".
@@ -1871,11 +1874,7 @@ static ngx_int_t
 ngx_http_pfs_s3_list_uploads(ngx_http_request_t *r,
     ngx_http_pfs_s3_upload_t *up)
 {
-    u_char                  *p;
-    ngx_int_t                rc;
-    ngx_str_t                prefix;
-    PfsV2__PathRange         range = PFS_V2__PATH_RANGE__INIT;
-    PfsV2__GlobFileRequest   req = PFS_V2__GLOB_FILE_REQUEST__INIT;
+    ngx_int_t  rc;
 
     ngx_http_discard_request_body(r);
 
@@ -1895,6 +1894,30 @@ ngx_http_pfs_s3_list_uploads(ngx_http_request_t *r,
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
+
+    /* NoSuchBucket as S3 says it, not an empty list */
+
+    return ngx_http_pfs_s3_inspect_bucket(r,
+                                          ngx_http_pfs_s3_uploads_bucket_done);
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_uploads_bucket_done(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call)
+{
+    u_char                    *p;
+    ngx_str_t                  prefix;
+    ngx_http_pfs_s3_upload_t  *up;
+    PfsV2__PathRange           range = PFS_V2__PATH_RANGE__INIT;
+    PfsV2__GlobFileRequest     req = PFS_V2__GLOB_FILE_REQUEST__INIT;
+
+    if (!ngx_http_pfs_s3_call_ok(call)) {
+        return ngx_http_pfs_s3_fail(r, call,
+                                    NGX_HTTP_PFS_S3_ERR_NO_SUCH_BUCKET);
+    }
+
+    up = ngx_http_pfs_s3_get_ctx(r)->op_data;
 
     /* a prefix with glob characters matches no key PFS can hold */
 

@@ -388,6 +388,7 @@ subtest 'ListMultipartUploads' => sub {
     $r = s3($s, GET => '/mp?uploads&prefix=list/&key-marker=list/b');
     is_deeply [xvals($r, '//s:Upload/s:Key')], ['list/sub/c'], 'key-marker alone skips that key';
 
+    is_s3_error(s3($s, GET => '/nobucket?uploads'), 404, 'NoSuchBucket', 'a missing bucket');
     for my $k (keys %ids) { s3($s, DELETE => "/mp/$k?uploadId=$_") for @{ $ids{$k} } }
     is xcount(s3($s, GET => '/mp?uploads'), '//s:Upload'), 0, 'all aborted';
 };
