@@ -48,7 +48,14 @@ is s3($s, GET => '/secret/pw')->{content}, 'TOP-SECRET', 'the other bucket is un
 
 # ---------------------------------------------------------------- control bytes
 
-subtest 'every control byte in a key and in a prefix' => sub {
+subtest 'NUL and every other control byte in a key and in a prefix' => sub {
+    # NUL: nginx refuses %00 in a path itself (400) before the module
+    for my $m ('PUT', 'GET', 'HEAD', 'DELETE') {
+        my $r = s3($s, $m => '/pub/ctl%00key', $m eq 'PUT' ? (body => 'x') : ());
+        is $r->{status}, 400, "$m of a key with a NUL: 400";
+    }
+    is s3($s, GET => '/pub?list-type=2&prefix=ctl')->{content} =~ /<Key>/ ? 1 : 0, 0,
+        'no key with a NUL was stored';
     for my $c (1 .. 31, 127) {
         my $k = sprintf 'ctl%%%02Xkey', $c;
         my $r = s3($s, PUT => "/pub/$k", body => 'x');
