@@ -311,6 +311,9 @@ ngx_http_pfs_s3_dispatch(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
     case NGX_HTTP_PFS_S3_OP_GET_OBJECT:
         return ngx_http_pfs_s3_get_object(r);
 
+    case NGX_HTTP_PFS_S3_OP_GET_OBJECT_TAGGING:
+        return ngx_http_pfs_s3_get_object_tagging(r);
+
     case NGX_HTTP_PFS_S3_OP_PUT_OBJECT:
         return ngx_http_pfs_s3_put_object(r);
 

@@ -78,6 +78,7 @@ typedef enum {
     NGX_HTTP_PFS_S3_OP_ABORT_MULTIPART_UPLOAD,
     NGX_HTTP_PFS_S3_OP_LIST_PARTS,
     NGX_HTTP_PFS_S3_OP_LIST_MULTIPART_UPLOADS,
+    NGX_HTTP_PFS_S3_OP_GET_OBJECT_TAGGING,
     NGX_HTTP_PFS_S3_OP_UNSUPPORTED      /* name in ctx->op_name */
 } ngx_http_pfs_s3_op_e;
 
@@ -577,6 +578,7 @@ ngx_int_t ngx_http_pfs_s3_head_bucket(ngx_http_request_t *r);
 ngx_int_t ngx_http_pfs_s3_delete_bucket(ngx_http_request_t *r);
 ngx_int_t ngx_http_pfs_s3_list_objects(ngx_http_request_t *r);
 ngx_int_t ngx_http_pfs_s3_get_object(ngx_http_request_t *r);
+ngx_int_t ngx_http_pfs_s3_get_object_tagging(ngx_http_request_t *r);
 ngx_int_t ngx_http_pfs_s3_put_object(ngx_http_request_t *r);
 ngx_int_t ngx_http_pfs_s3_delete_object(ngx_http_request_t *r);
 ngx_int_t ngx_http_pfs_s3_read_only(ngx_http_request_t *r);

@@ -1,8 +1,10 @@
 /*
- * Object operations: HeadObject, GetObject, PutObject, DeleteObject.
+ * Object operations: HeadObject, GetObject, GetObjectTagging, PutObject,
+ * DeleteObject.
  *
  *   Head/GetObject   InspectFile, then (GET) GetFile at the exact commit
  *                    InspectFile reported, from the first byte wanted
+ *   GetObjectTagging InspectFile: PFS has no tags, an empty TagSet
  *   PutObject        InspectFile (the bucket exists, the key is no
  *                    directory) before the body is read, then one
  *                    ModifyFile, then InspectFile for the ETag and version
@@ -32,7 +34,13 @@ static ngx_http_pfs_s3_object_t *ngx_http_pfs_s3_object(ngx_http_request_t *r,
     ngx_str_t *commit);
 static ngx_int_t ngx_http_pfs_s3_inspect_file(ngx_http_request_t *r,
     ngx_http_pfs_s3_object_t *obj, ngx_http_pfs_s3_done_pt done);
+static ngx_int_t ngx_http_pfs_s3_read_start(ngx_http_request_t *r,
+    ngx_http_pfs_s3_done_pt done);
+static ngx_int_t ngx_http_pfs_s3_read_inspected(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call, ngx_int_t *rc);
 static ngx_int_t ngx_http_pfs_s3_get_inspected(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
+static ngx_int_t ngx_http_pfs_s3_tagging_inspected(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
 static ngx_int_t ngx_http_pfs_s3_conditions(ngx_http_request_t *r,
     ngx_str_t *etag, time_t mtime);
@@ -109,6 +117,19 @@ ngx_http_pfs_s3_inspect_file(ngx_http_request_t *r,
 ngx_int_t
 ngx_http_pfs_s3_get_object(ngx_http_request_t *r)
 {
+    return ngx_http_pfs_s3_read_start(r, ngx_http_pfs_s3_get_inspected);
+}
+
+
+/*
+ * The InspectFile that starts a read of the key (GetObject, HeadObject,
+ * GetObjectTagging), at the commit of "versionId" if there is one.
+ */
+
+static ngx_int_t
+ngx_http_pfs_s3_read_start(ngx_http_request_t *r,
+    ngx_http_pfs_s3_done_pt done)
+{
     ngx_str_t                  version;
     ngx_http_pfs_s3_ctx_t     *ctx;
     ngx_http_pfs_s3_object_t  *obj;
@@ -132,18 +153,20 @@ ngx_http_pfs_s3_get_object(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_pfs_s3_inspect_file(r, obj, ngx_http_pfs_s3_get_inspected);
+    return ngx_http_pfs_s3_inspect_file(r, obj, done);
 }
 
 
+/*
+ * The key's FileInfo from the InspectFile of ngx_http_pfs_s3_read_start()
+ * in obj->info: NGX_OK, or NGX_DECLINED with *rc the answer (NoSuchKey,
+ * NoSuchBucket, a DeleteMarker, PFS failing).
+ */
+
 static ngx_int_t
-ngx_http_pfs_s3_get_inspected(ngx_http_request_t *r,
-    ngx_http_pfs_s3_call_t *call)
+ngx_http_pfs_s3_read_inspected(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call, ngx_int_t *rc)
 {
-    u_char                     *etag_buf;
-    time_t                      mtime;
-    ngx_int_t                   rc;
-    ngx_str_t                   etag;
     PfsV2__FileInfo            *info;
     ngx_http_pfs_s3_object_t   *obj;
 
@@ -160,10 +183,12 @@ ngx_http_pfs_s3_get_inspected(ngx_http_request_t *r,
                                    NULL)
                == NGX_OK)
         {
-            return ngx_http_pfs_s3_delete_marker(r, &obj->ref);
+            *rc = ngx_http_pfs_s3_delete_marker(r, &obj->ref);
+            return NGX_DECLINED;
         }
 
-        return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY);
+        *rc = ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY);
+        return NGX_DECLINED;
     }
 
     info = ngx_http_pfs_s3_call_message(call);
@@ -172,11 +197,34 @@ ngx_http_pfs_s3_get_inspected(ngx_http_request_t *r,
         || info->size_bytes < 0)
     {
         /* a directory is a common prefix, not an object */
-        return ngx_http_pfs_s3_send_error(r, NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY,
-                                          NULL);
+        *rc = ngx_http_pfs_s3_send_error(r, NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY,
+                                         NULL);
+        return NGX_DECLINED;
     }
 
     obj->info = info;
+
+    return NGX_OK;
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_get_inspected(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call)
+{
+    u_char                     *etag_buf;
+    time_t                      mtime;
+    ngx_int_t                   rc;
+    ngx_str_t                   etag;
+    PfsV2__FileInfo            *info;
+    ngx_http_pfs_s3_object_t   *obj;
+
+    if (ngx_http_pfs_s3_read_inspected(r, call, &rc) != NGX_OK) {
+        return rc;
+    }
+
+    obj = call->data;
+    info = obj->info;
 
     etag_buf = ngx_pnalloc(r->pool, 2 * info->hash.len + 16);
     if (etag_buf == NULL) {
@@ -252,6 +300,49 @@ ngx_http_pfs_s3_get_inspected(ngx_http_request_t *r,
                                     obj->start + obj->length
                                     < info->size_bytes,
                                     NULL, ngx_http_pfs_s3_get_file_done, obj);
+}
+
+
+/*
+ * GetObjectTagging: PFS keeps no tags, so an existing key has an empty tag
+ * set.  The aws CLI asks for it before copying a large object between
+ * buckets; answering 501 would make such copies fail.
+ */
+
+ngx_int_t
+ngx_http_pfs_s3_get_object_tagging(ngx_http_request_t *r)
+{
+    return ngx_http_pfs_s3_read_start(r, ngx_http_pfs_s3_tagging_inspected);
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_tagging_inspected(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call)
+{
+    ngx_int_t                  rc;
+    ngx_http_pfs_s3_xml_t     *x;
+    ngx_http_pfs_s3_object_t  *obj;
+
+    if (ngx_http_pfs_s3_read_inspected(r, call, &rc) != NGX_OK) {
+        return rc;
+    }
+
+    obj = call->data;
+
+    if (ngx_http_pfs_s3_version_header(r, obj->info) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    x = ngx_http_pfs_s3_xml_start(r, "Tagging", 1);
+    if (x == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ngx_http_pfs_s3_xml_open(x, "TagSet");
+    ngx_http_pfs_s3_xml_close(x);
+
+    return ngx_http_pfs_s3_xml_send(r, x, NGX_HTTP_OK);
 }
 
 

@@ -60,6 +60,7 @@ const ngx_str_t  ngx_http_pfs_s3_op_names[] = {
     ngx_string("AbortMultipartUpload"),
     ngx_string("ListParts"),
     ngx_string("ListMultipartUploads"),
+    ngx_string("GetObjectTagging"),
     ngx_null_string
 };
 
@@ -82,7 +83,6 @@ static ngx_http_pfs_s3_subresource_t  ngx_http_pfs_s3_subresources[] = {
     { "tagging", B, NGX_HTTP_GET, "GetBucketTagging" },
     { "tagging", B, NGX_HTTP_PUT, "PutBucketTagging" },
     { "tagging", B, NGX_HTTP_DELETE, "DeleteBucketTagging" },
-    { "tagging", O, NGX_HTTP_GET, "GetObjectTagging" },
     { "tagging", O, NGX_HTTP_PUT, "PutObjectTagging" },
     { "tagging", O, NGX_HTTP_DELETE, "DeleteObjectTagging" },
     { "policy", B, NGX_HTTP_GET, "GetBucketPolicy" },
@@ -604,7 +604,9 @@ ngx_http_pfs_s3_route(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
     switch (method) {
 
     case NGX_HTTP_GET:
-        ctx->op = NGX_HTTP_PFS_S3_OP_GET_OBJECT;
+        ctx->op = ngx_http_pfs_s3_arg(ctx, "tagging", NULL) == NGX_OK
+                  ? NGX_HTTP_PFS_S3_OP_GET_OBJECT_TAGGING
+                  : NGX_HTTP_PFS_S3_OP_GET_OBJECT;
         break;
 
     case NGX_HTTP_HEAD:

@@ -48,7 +48,7 @@ my @unsupported = (
     [ DELETE => '/b?cors', 'DeleteBucketCors' ],
     [ PUT => '/b?lifecycle', 'PutBucketLifecycleConfiguration' ],
     [ PUT => '/b/k?tagging', 'PutObjectTagging' ],
-    [ GET => '/b/k?tagging', 'GetObjectTagging' ],
+    [ DELETE => '/b/k?tagging', 'DeleteObjectTagging' ],
     [ POST => '/b/k?restore', 'RestoreObject' ],
     [ POST => '/b/k?select&select-type=2', 'SelectObjectContent' ],
     [ GET => '/b/k?attributes', 'GetObjectAttributes' ],
@@ -81,6 +81,11 @@ for my $u ([ GET => '/b?uploads', 'ListMultipartUploads' ],
     ok wait_until(sub { last_log() =~ /"\Q$method $path\E HTTP\/1.1" \d+ .*op=\Q$op\E /}),
         "  logged as $op" or diag last_log();
 }
+
+$res = s3($s, GET => '/b/k?tagging');
+is $res->{status}, 503, 'GetObjectTagging asks PFS (none here: 503)';
+ok wait_until(sub { last_log() =~ /op=GetObjectTagging .*pfs=InspectFile:502/ }),
+    '  logged as GetObjectTagging, one InspectFile' or diag last_log();
 
 $res = s3($s, PUT => '/b/k', headers => { 'x-amz-copy-source' => '/b/other' });
 is $res->{status}, 503, 'CopyObject asks PFS (none here: 503), never an empty PutObject';

@@ -109,6 +109,10 @@ logged('GetObject', s3($s, GET => '/vb/dir/obj.txt'),
        op => 'GetObject', key => 'dir/obj.txt',
        pfs => 'InspectFile:OK,GetFile:OK', status => 200);
 
+logged('GetObjectTagging', s3($s, GET => '/vb/dir/obj.txt?tagging'),
+       op => 'GetObjectTagging', key => 'dir/obj.txt', error => '-',
+       pfs => 'InspectFile:OK', status => 200);
+
 logged('GetObject of a missing key', s3($s, GET => '/vb/dir/none'),
        op => 'GetObject', error => 'NoSuchKey', pfs => 'InspectFile:NOT_FOUND',
        status => 404);

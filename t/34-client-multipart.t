@@ -100,8 +100,8 @@ with Stack() as st:
         tap.ok(filecmp.cmp(big, back, shallow=False), 'the same 200 MiB came back')
         os.unlink(back)
         # a copy inside S3: CreateMultipartUpload + UploadPartCopy of
-        # ranges ("--copy-props none": the CLI would otherwise copy tags
-        # with GetObjectTagging, which answers 501)
+        # ranges ("--copy-props none": there are no tags to copy; the
+        # default, which asks GetObjectTagging first, is t/38's)
         run([AWS, '--endpoint-url', st.s3_endpoint, 's3', 'cp',
              '--copy-props', 'none',
              's3://%s/data/big.bin' % B, 's3://%s/data/copy.bin' % B], env,

@@ -460,6 +460,7 @@ OPERATIONS = [
     ('ListObjectVersions', 'GET', '/master.auth?versions', {}, b''),
     ('HeadObject', 'HEAD', '/master.auth/boto/a.txt', {}, b''),
     ('GetObject', 'GET', '/master.auth/boto/a.txt', {}, b''),
+    ('GetObjectTagging', 'GET', '/master.auth/boto/a.txt?tagging', {}, b''),
     ('PutObject', 'PUT', '/master.auth/ops/put.txt', {}, b'unsigned'),
     ('CopyObject', 'PUT', '/master.auth/ops/copy.txt',
      {'x-amz-copy-source': '/master.auth/boto/a.txt'}, b''),
