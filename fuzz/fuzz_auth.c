@@ -251,6 +251,7 @@ run(const uint8_t *data, size_t size, fuzz_result_t *res, int check)
 
     buf = ngx_pnalloc(pool, size - 2);
     memcpy(buf, data + 2, size - 2);
+
     if (ngx_fuzz_request_lines(r, buf, size - 2) != NGX_OK) {
         ngx_destroy_pool(pool);
         return;

@@ -102,6 +102,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
     buf = ngx_pnalloc(pool, size - 2);
     memcpy(buf, data + 2, size - 2);
+
     if (ngx_fuzz_request_lines(r, buf, size - 2) != NGX_OK) {
         ngx_destroy_pool(pool);
         return 0;
