@@ -191,6 +191,17 @@ ngx_http_pfs_s3_call_start(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call,
     sr->header_only = 0;
 
     /*
+     * nginx copies the client request's discard_body into the subrequest.
+     * When grpc_pass returns NGX_DONE, nginx then makes the subrequest the
+     * reader of the client's discarded body, with our headers_in (no
+     * Content-Length) and no header_in buffer: client bytes arriving while
+     * the call runs crashed the worker.  The client body stays the main
+     * request's to discard (ngx_http_pfs_s3_wake() resumes it).
+     */
+
+    sr->discard_body = 0;
+
+    /*
      * Subrequests share the parent's variables; a value the parent cached
      * ($content_length) would otherwise become the call's Content-Length.
      */
@@ -669,6 +680,16 @@ ngx_http_pfs_s3_wake(ngx_http_request_t *r)
 
     call = ctx->call;
     ctx->call = NULL;
+
+    /*
+     * Client bytes that arrived while the call ran woke the call, not the
+     * client request: a body being discarded would otherwise wait for the
+     * lingering timeout before the request ends and is logged.
+     */
+
+    if (r->discard_body && r->connection->read->ready) {
+        ngx_post_event(r->connection->read, &ngx_posted_events);
+    }
 
     rc = call->done(r, call);
 

@@ -11,7 +11,8 @@ use lib 't/lib';
 use PfsS3::Test;
 
 sub code_of { xval($_[0], '/Error/Code') // '' }
-use Time::HiRes qw(time);
+use Time::HiRes qw(time sleep);
+use IO::Socket::INET;
 
 my $s = stack(no_pfsd => 1)->start;
 
@@ -214,6 +215,49 @@ for my $q ('list-type=3', 'delimiter=%2C', 'encoding-type=base64',
     my $res = s3($s, GET => "/master.repo?$q");
     is $res->{status}, 400, "ListObjects ?$q: 400";
     like code_of($res), qr/^Invalid(Argument|Delimiter)$/, '  ' . code_of($res);
+}
+
+# ---------------------------------------------------------------- PFS silent
+
+# A PFS that takes the connection and says nothing: the call stays under
+# way while the rest of the client's body (to be discarded) arrives.  That
+# body is the client request's to discard; read in the call's place the
+# worker crashed (signal 11: no response, no access log line, an [alert]),
+# and left unread the connection waited for lingering_timeout (an hour
+# here) before closing.
+{
+    my $hole = IO::Socket::INET->new(Listen => 8, LocalAddr => '127.0.0.1',
+                                     LocalPort => 0, ReuseAddr => 1)
+        or die "listen: $!";
+    my $s2 = stack(no_pfsd => 1,
+                   pfsd_upstream => '127.0.0.1:' . $hole->sockport,
+                   server => 'lingering_timeout 1h;')->start;
+    for my $u ([ POST => '/b/k?uploads', 'CreateMultipartUpload' ],
+               [ GET => '/b/k', 'GetObject' ]) {
+        my ($method, $path, $op) = @$u;
+        my $c = IO::Socket::INET->new(PeerAddr => '127.0.0.1',
+                                      PeerPort => $s2->port) or die "$!";
+        PfsS3::Test::syswrite_all($c, "$method $path HTTP/1.1\r\nHost: x\r\n"
+                         . "Connection: close\r\nContent-Length: 2\r\n\r\n");
+        my $up;
+        wait_until(sub { $hole->blocking(0); $up = $hole->accept }, 10);
+        ok $up, "$method $path: the PFS call is under way";
+        PfsS3::Test::syswrite_all($c, 'xy');             # the body, during the call
+        sleep 0.3;
+        close $up if $up;                   # then PFS goes away
+        my ($raw, $closed) = PfsS3::Test::read_until_close($c, 30);
+        close $c;
+        my $res = PfsS3::Test::parse_response($raw // '');
+        is $res->{status}, 503, '  503 when PFS goes away' or diag $raw;
+        ok $closed, '  and the connection ends (the body was discarded)';
+        ok wait_until(sub { grep { ($_->{request} // '') eq "$method $path HTTP/1.1"
+                                   && $_->{line} =~ /op=$op / }
+                                 access_log_lines($s2) }),
+            "  logged as $op";
+    }
+    $s2->stop;
+    unlike $s2->slurp($s2->error_log), qr/\[(alert|crit|emerg)\]/,
+        '  no alert (no worker crash)';
 }
 
 # ---------------------------------------------------------------- log
