@@ -232,12 +232,24 @@ subtest 'a Complete whose client goes away leaves the object whole or absent' =>
     my $r = s3($s, GET => '/mp/cut');
     if ($r->{status} == 200) {
         ok $r->{content} eq $p1 . $p1 . $p3, 'the object is whole';
+        # nginx ends the request when it sees the client gone: if that
+        # came after the object's commit and before the upload's deletion
+        # (the last call), the upload is still there, and the client's
+        # retry of Complete finishes the job
+        if (s3($s, GET => "/mp/cut?uploadId=$id")->{status} == 200) {
+            note 'the upload outlived its Complete: completing it again';
+            is complete('cut', $id, [[1, $e[0]], [2, $e[1]], [3, $e[2]]])->{status}, 200,
+                'a repeated Complete succeeds';
+            ok s3($s, GET => '/mp/cut')->{content} eq $p1 . $p1 . $p3, 'still whole';
+        }
     } else {
         is $r->{status}, 404, 'no object at all';
         is complete('cut', $id, [[1, $e[0]], [2, $e[1]], [3, $e[2]]])->{status}, 200,
             'the upload can still be completed';
         ok s3($s, GET => '/mp/cut')->{content} eq $p1 . $p1 . $p3, 'whole';
     }
+    is_s3_error(s3($s, GET => "/mp/cut?uploadId=$id"), 404, 'NoSuchUpload',
+                'the upload is gone');
 };
 
 subtest 'UploadPart verifies Content-MD5, x-amz-content-sha256 and x-amz-checksum-* like PutObject' => sub {
@@ -389,8 +401,12 @@ subtest 'ListMultipartUploads' => sub {
     is_deeply [xvals($r, '//s:Upload/s:Key')], ['list/sub/c'], 'key-marker alone skips that key';
 
     is_s3_error(s3($s, GET => '/nobucket?uploads'), 404, 'NoSuchBucket', 'a missing bucket');
-    for my $k (keys %ids) { s3($s, DELETE => "/mp/$k?uploadId=$_") for @{ $ids{$k} } }
-    is xcount(s3($s, GET => '/mp?uploads'), '//s:Upload'), 0, 'all aborted';
+    my @aborts = map { my $k = $_; map { s3($s, DELETE => "/mp/$k?uploadId=$_")->{status} }
+                                        @{ $ids{$k} } } sort keys %ids;
+    is_deeply \@aborts, [(204) x 5], 'each Abort: 204';
+    # (no earlier subtest leaves an upload behind either)
+    is xcount(s3($s, GET => '/mp?uploads'), '//s:Upload'), 0, 'all aborted'
+        or diag explain [xvals(s3($s, GET => '/mp?uploads'), '//s:Upload/s:Key')];
 };
 
 # ---------------------------------------------------------------- two gateways
