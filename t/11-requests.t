@@ -94,7 +94,7 @@ for my $c (@bucket_unsupported) {
 
 my @object_unsupported = (
     [GET => 'acl'],
-    [PUT => 'acl'], [GET => 'tagging'], [PUT => 'tagging'], [DELETE => 'tagging'],
+    [PUT => 'acl'], [PUT => 'tagging'], [DELETE => 'tagging'],
     [GET => 'retention'], [PUT => 'retention'], [GET => 'legal-hold'],
     [GET => 'torrent'], [GET => 'attributes'], [POST => 'restore'],
     [POST => 'select&select-type=2'], [GET => 'partNumber=1'],
@@ -107,6 +107,11 @@ for my $c (@object_unsupported) {
     is_s3_error($r, 501, 'NotImplemented', "$m /rq/dir/obj?$sub",
                 resource => '/rq/dir/obj');
 }
+
+# GetObjectTagging is answered (an empty TagSet, t/38): a missing key is
+# NoSuchKey, never 501
+is_s3_error(raw_request($s, GET => '/rq/dir/obj?tagging'), 404, 'NoSuchKey',
+            'GET /rq/dir/obj?tagging of a missing key', resource => '/rq/dir/obj');
 
 {
     my $r = raw_request($s, HEAD => '/rq/k?partNumber=1');
