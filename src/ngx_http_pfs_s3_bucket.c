@@ -14,6 +14,11 @@
 #define NGX_HTTP_PFS_S3_BUCKET_CAPTURES  5
 
 
+/*
+ * NGX_DECLINED: not a bucket name; NGX_ABORT: the gateway's own multipart
+ * repo, which is no bucket (answered as NoSuchBucket).
+ */
+
 ngx_int_t
 ngx_http_pfs_s3_parse_bucket(ngx_http_request_t *r, ngx_str_t *name,
     ngx_http_pfs_s3_bucket_t *bucket)
@@ -80,6 +85,19 @@ ngx_http_pfs_s3_parse_bucket(ngx_http_request_t *r, ngx_str_t *name,
         bucket->repo = part[3];
         bucket->project = part[4];
         break;
+    }
+
+    /*
+     * The repo that holds in-progress multipart uploads of every bucket is
+     * the gateway's own: as a bucket it would let anyone with access to one
+     * bucket list, read and overwrite other buckets' parts.
+     */
+
+    if (bucket->repo.len == sizeof(NGX_HTTP_PFS_S3_MULTIPART_REPO) - 1
+        && ngx_strncmp(bucket->repo.data, NGX_HTTP_PFS_S3_MULTIPART_REPO,
+                       bucket->repo.len) == 0)
+    {
+        return NGX_ABORT;
     }
 
     return NGX_OK;

@@ -131,6 +131,11 @@ ngx_http_pfs_s3_parse_copy_source(ngx_http_request_t *r, ngx_str_t *value,
         return NGX_HTTP_PFS_S3_ERR_INVALID_BUCKET_NAME;
     }
 
+    if (rc == NGX_ABORT) {
+        *why = "The specified bucket does not exist";
+        return NGX_HTTP_PFS_S3_ERR_NO_SUCH_BUCKET;
+    }
+
     if (rc != NGX_OK) {
         return NGX_HTTP_PFS_S3_ERR_INTERNAL;
     }

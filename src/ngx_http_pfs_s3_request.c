@@ -185,6 +185,11 @@ ngx_http_pfs_s3_parse_request(ngx_http_request_t *r,
                                         NULL);
         }
 
+        if (rc == NGX_ABORT) {
+            return ngx_http_pfs_s3_answer(r, NGX_HTTP_PFS_S3_ERR_NO_SUCH_BUCKET,
+                                          NULL);
+        }
+
         if (rc != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }

