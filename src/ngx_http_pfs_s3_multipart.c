@@ -17,8 +17,9 @@
  *                            ModifyFile (delete + one copy_file append per
  *                            part: one commit, no part byte through nginx),
  *                            InspectFile (ETag, version), ModifyFile
- *                            (delete the upload)
- *   AbortMultipartUpload     InspectFile (.keep), ModifyFile (delete)
+ *                            (delete .keep and the listed parts)
+ *   AbortMultipartUpload     ListFile, ModifyFile (delete .keep and the
+ *                            listed parts)
  *   ListParts                ListFile
  *   ListMultipartUploads     GlobFile ".../<prefix>**" + "/.keep"
  *
@@ -254,10 +255,9 @@ ngx_http_pfs_s3_multipart(ngx_http_request_t *r)
 
     case NGX_HTTP_PFS_S3_OP_ABORT_MULTIPART_UPLOAD:
         ngx_http_discard_request_body(r);
-        up->mp.file.path = ngx_http_pfs_s3_upload_path(r, up, ".keep", 0);
 
-        return ngx_http_pfs_s3_upload_inspect(r, up, &up->mp.file,
-                                              ngx_http_pfs_s3_abort_checked);
+        return ngx_http_pfs_s3_list_upload(r, up,
+                                           ngx_http_pfs_s3_abort_checked);
 
     default: /* NGX_HTTP_PFS_S3_OP_LIST_PARTS */
         return ngx_http_pfs_s3_list_parts(r, up);
@@ -499,26 +499,46 @@ ngx_http_pfs_s3_upload_op(ngx_http_request_t *r, PfsV2__ModifyFileRequest *req,
 }
 
 
-/* Deletes the upload's directory, parts and .keep, in one commit. */
+/*
+ * Deletes the upload's .keep and the parts its listing found, in one
+ * commit.  Not the directory: the upload of a key "<key>/<uploadId>" lives
+ * inside it.
+ */
 
 static ngx_int_t
 ngx_http_pfs_s3_upload_delete(ngx_http_request_t *r,
     ngx_http_pfs_s3_upload_t *up, ngx_http_pfs_s3_done_pt done)
 {
+    ngx_uint_t                 i;
+    ngx_chain_t               *ops, **ll;
+    ngx_http_pfs_s3_part_t    *part;
     PfsV2__DeleteFile          del = PFS_V2__DELETE_FILE__INIT;
     PfsV2__ModifyFileRequest   req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
 
-    /* with a trailing "/": the directory and everything under it */
-
-    del.path = ngx_http_pfs_s3_upload_path(r, up, "", 0);
-    if (del.path == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
+    ops = NULL;
+    ll = &ops;
 
     req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_DELETE_FILE;
     req.delete_file = &del;
 
-    return ngx_http_pfs_s3_upload_modify_one(r, up, &req, done);
+    /* each operation is framed at once, so one message serves them all */
+
+    del.path = ngx_http_pfs_s3_upload_path(r, up, ".keep", 0);
+    if (del.path == NULL || ngx_http_pfs_s3_upload_op(r, &req, &ll) == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    part = up->parts.elts;
+
+    for (i = 0; i < up->parts.nelts; i++) {
+        del.path = part[i].path;
+
+        if (ngx_http_pfs_s3_upload_op(r, &req, &ll) == NULL) {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
+    }
+
+    return ngx_http_pfs_s3_upload_modify(r, up, &up->mp.commit, ops, done);
 }
 
 
@@ -1717,12 +1737,21 @@ static ngx_int_t
 ngx_http_pfs_s3_abort_checked(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call)
 {
-    if (!ngx_http_pfs_s3_call_ok(call)) {
+    ngx_http_pfs_s3_upload_t  *up;
+
+    up = call->data;
+
+    /*
+     * The listing names what to delete; parts without a .keep (an
+     * UploadPart that raced an earlier Abort) are deleted too.
+     */
+
+    if (!ngx_http_pfs_s3_call_ok(call) || (!up->keep && up->parts.nelts == 0))
+    {
         return ngx_http_pfs_s3_no_upload(r, call);
     }
 
-    return ngx_http_pfs_s3_upload_delete(r, call->data,
-                                         ngx_http_pfs_s3_abort_done);
+    return ngx_http_pfs_s3_upload_delete(r, up, ngx_http_pfs_s3_abort_done);
 }
 
 

@@ -60,6 +60,46 @@ subtest 'the multipart repo is no bucket' => sub {
     is put_object($s, 'master.other_repo', 'k', 'v')->{status}, 200, 'and written';
 };
 
+sub mp_files {
+    my ($pattern) = @_;
+    my $g = pfs($s, GlobFile => { commit => { branch => { name => 'master',
+                repo => { name => '_s3gateway_multipart_', type => 'user',
+                          project => { name => 'default' } } } }, pattern => $pattern });
+    return sort map { $_->{file}{path} } grep { $_->{file}{path} !~ m{/$} } @{ $g->{responses} || [] };
+}
+
+subtest 'Abort and Complete leave an upload of the key "<key>/<uploadId>" alone' => sub {
+    # Abort of (n, X) while (n/X, Y) lives in X's directory
+    my $x = create('n');
+    is part('n', $x, 1, 'outer')->{status}, 200, 'a part of n';
+    my $y = create("n/$x");
+    is part("n/$x", $y, 1, 'inner')->{status}, 200, "a part of n/$x";
+    is s3($s, DELETE => "/mp/n?uploadId=$x")->{status}, 204, 'Abort n';
+    is_s3_error(s3($s, GET => "/mp/n?uploadId=$x"), 404, 'NoSuchUpload', 'n is gone');
+    my $r = s3($s, GET => "/mp/n/$x?uploadId=$y");
+    is $r->{status}, 200, "ListParts of n/$x still answers" or diag $r->{content};
+    is_deeply [xvals($r, '//s:Part/s:PartNumber')], [1], 'with its part';
+    is_deeply [mp_files("/**/n/$x/*")], [], "nothing of n's upload is left";
+    is_deeply [xvals(s3($s, GET => "/mp?uploads&prefix=n/"), "//s:Upload/s:Key")],
+                  ["n/$x"], "n/$x is still listed";
+
+    # Complete of (m, X) likewise
+    my $mx = create('m');
+    my $e = part('m', $mx, 1, 'the object')->{headers}{etag};
+    my $my = create("m/$mx");
+    my $ie = part("m/$mx", $my, 1, 'inner part')->{headers}{etag};
+    $r = s3($s, POST => "/mp/m?uploadId=$mx",
+            body => "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>$e</ETag></Part></CompleteMultipartUpload>");
+    is $r->{status}, 200, 'Complete m' or diag $r->{content};
+    is s3($s, GET => '/mp/m')->{content}, 'the object', 'm holds its part';
+    is_deeply [mp_files("/**/m/$mx/*")], [], "nothing of m's upload is left";
+    $r = s3($s, GET => "/mp/m/$mx?uploadId=$my");
+    is_deeply [xvals($r, '//s:Part/s:PartNumber')], [1], "the upload of m/$mx keeps its part";
+    is s3($s, DELETE => "/mp/m/$mx?uploadId=$my")->{status}, 204, "Abort m/$mx";
+    is s3($s, DELETE => "/mp/n/$x?uploadId=$y")->{status}, 204, "Abort n/$x";
+    is_deeply [mp_files('/**/mp/**')], [], 'no file of the bucket\'s uploads is left';
+};
+
 unlike error_log_text($s), qr/\[(alert|emerg|crit)\]|exited on signal/, 'no alert in the error log';
 $s->stop;
 done_testing;
