@@ -1848,7 +1848,9 @@ ngx_http_pfs_s3_parts_listed(ngx_http_request_t *r,
     }
 
     shown = ngx_min(up->parts.nelts - i, up->max);
-    up->truncated = (i + shown < up->parts.nelts);
+
+    /* max-parts=0 asks for a page of nothing: no marker to go on from */
+    up->truncated = (up->max > 0 && i + shown < up->parts.nelts);
 
     x = ngx_http_pfs_s3_xml_start(r, "ListPartsResult", 1);
     if (x == NULL) {

@@ -482,6 +482,46 @@ ngx_http_pfs_s3_xml_node_text(ngx_http_request_t *r, xmlNodePtr node,
 
 
 /*
+ * The text of an element that holds a token (a number, an ETag), without
+ * the XML whitespace a pretty-printed document puts around it.  Keys are
+ * read with ngx_http_pfs_s3_xml_node_text(): their spaces are theirs.
+ */
+
+static ngx_int_t
+ngx_http_pfs_s3_xml_node_token(ngx_http_request_t *r, xmlNodePtr node,
+    ngx_str_t *value)
+{
+    u_char  *p, *last;
+
+    if (ngx_http_pfs_s3_xml_node_text(r, node, value) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    p = value->data;
+    last = p + value->len;
+
+    while (p < last && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+    {
+        p++;
+    }
+
+    while (last > p
+           && (last[-1] == ' ' || last[-1] == '\t' || last[-1] == '\r'
+               || last[-1] == '\n'))
+    {
+        last--;
+    }
+
+    *last = '\0';
+
+    value->data = p;
+    value->len = last - p;
+
+    return NGX_OK;
+}
+
+
+/*
  * Parses a small request document whose root element is "root" and returns
  * the text of its child element "field" (found = 0 when absent).  Returns
  * NGX_DECLINED for anything that is not such a document.
@@ -657,10 +697,10 @@ ngx_http_pfs_s3_xml_parse_parts(ngx_http_request_t *r, u_char *data,
             }
 
             if (xmlStrcmp(field->name, BAD_CAST "PartNumber") == 0) {
-                rc = ngx_http_pfs_s3_xml_node_text(r, field, &part->number);
+                rc = ngx_http_pfs_s3_xml_node_token(r, field, &part->number);
 
             } else if (xmlStrcmp(field->name, BAD_CAST "ETag") == 0) {
-                rc = ngx_http_pfs_s3_xml_node_text(r, field, &part->etag);
+                rc = ngx_http_pfs_s3_xml_node_token(r, field, &part->etag);
 
             } else {
                 continue;   /* checksums: not kept by PFS */

@@ -100,6 +100,37 @@ subtest 'Abort and Complete leave an upload of the key "<key>/<uploadId>" alone'
     is_deeply [mp_files('/**/mp/**')], [], 'no file of the bucket\'s uploads is left';
 };
 
+subtest 'ListParts max-parts=0; Complete values with whitespace around them' => sub {
+    my $id = create('ws');
+    my $e1 = part('ws', $id, 1, 'x' x (5 * 1024 * 1024))->{headers}{etag};
+    my $e2 = part('ws', $id, 2, 'tail')->{headers}{etag};
+    my $r = s3($s, GET => "/mp/ws?uploadId=$id&max-parts=0");
+    is $r->{status}, 200, 'ListParts max-parts=0' or diag $r->{content};
+    is xval($r, '//s:IsTruncated'), 'false', 'a page of nothing is not truncated';
+    is xcount($r, '//s:Part'), 0, 'no part';
+    is xcount($r, '//s:NextPartNumberMarker'), 0, 'no NextPartNumberMarker';
+    $r = s3($s, GET => "/mp/ws?uploadId=$id&max-parts=1");
+    is xval($r, '//s:IsTruncated'), 'true', 'max-parts=1 of two: truncated';
+    is xval($r, '//s:NextPartNumberMarker'), 1, 'NextPartNumberMarker 1';
+
+    # as a pretty-printer writes it
+    $r = s3($s, POST => "/mp/ws?uploadId=$id", body => <<"XML");
+<CompleteMultipartUpload>
+  <Part>
+    <PartNumber>
+      1
+    </PartNumber>
+    <ETag>\t$e1\r\n</ETag>
+  </Part>
+  <Part><PartNumber> 2 </PartNumber><ETag>
+$e2
+</ETag></Part>
+</CompleteMultipartUpload>
+XML
+    is $r->{status}, 200, 'Complete with whitespace around PartNumber and ETag' or diag $r->{content};
+    ok s3($s, GET => '/mp/ws')->{content} eq ('x' x (5 * 1024 * 1024)) . 'tail', 'the object';
+};
+
 unlike error_log_text($s), qr/\[(alert|emerg|crit)\]|exited on signal/, 'no alert in the error log';
 $s->stop;
 done_testing;
