@@ -53,6 +53,16 @@ sub post_delete {
 
 sub exists_key { s3($s, HEAD => '/del/' . key_escape($_[0]))->{status} == 200 }
 
+# The PFS calls of a response, from its access log line ("GlobFile:OK,...")
+sub pfs_calls {
+    my ($r) = @_;
+    my $rid = $r->{rid} // return '';
+    my $line;
+    wait_until(sub { ($line) = grep { ($_->{rid} // '') eq $rid }
+                                    access_log_lines($s); $line }, 5);
+    return $line ? $line->{pfs} // '' : '';
+}
+
 # CRC-32C and CRC-64/NVME, bit by bit, checked against their standard
 # check values before they check the module
 sub crc32c {
@@ -94,6 +104,51 @@ subtest 'several keys, one commit, missing keys are Deleted' => sub {
     is xcount($r, '/s:DeleteResult/s:Error'), 0, 'no Error';
     ok !exists_key($_), "$_ is gone" for qw(a b/c d&e<f>.txt);
     is commits(), $before + 1, 'exactly one commit';
+
+    put_object($s, 'del', 'twice', 'x');
+    $before = commits();
+    $r = post_delete(doc([ 'gone1', 'twice', 'gone2', 'twice' ]));
+    is $r->{status}, 200 or diag $r->{content};
+    is_deeply [ xvals($r, '/s:DeleteResult/s:Deleted/s:Key') ],
+        [ 'gone1', 'twice', 'gone2', 'twice' ], 'a key given twice: Deleted twice';
+    ok !exists_key('twice'), 'and gone';
+    is commits(), $before + 1, 'existing and missing keys: exactly one commit';
+};
+
+subtest 'keys that are no objects make no commit' => sub {
+    put_object($s, 'del', 'nd/inside', 'x');
+    put_object($s, 'del', 'nd/sub/deeper', 'y');
+    my $before = commits();
+    for my $try (1 .. 2) {
+        my $r = post_delete(doc([ 'nd', 'missing1', 'nd/sub', 'nd/missing2' ]));
+        is $r->{status}, 200 or diag $r->{content};
+        is_deeply [ xvals($r, '/s:DeleteResult/s:Deleted/s:Key') ],
+            [ 'nd', 'missing1', 'nd/sub', 'nd/missing2' ],
+            "try $try: every key Deleted, as S3 says";
+        unlike pfs_calls($r), qr/ModifyFile/, "try $try: no ModifyFile";
+    }
+    is commits(), $before, 'missing keys and directory names: no commit';
+    ok exists_key('nd/inside'), 'what is under a directory name stays';
+    ok exists_key('nd/sub/deeper'), 'also deeper down';
+};
+
+subtest 'keys far apart: the glob stops, the rest is inspected' => sub {
+    # 2 * 5 keys + 64 entries at most are globbed; 200 files lie between
+    pfs_fill($s, 'del', 'master', 200, 'far/m/%04d');
+    put_object($s, 'del', $_, 'x') for qw(far/a far/y/inside far/z);
+    my @keys = qw(far/z far/x-missing far/y far/a far/b-missing);
+    my $before = commits();
+    my $r = post_delete(doc(\@keys));
+    is $r->{status}, 200 or diag $r->{content};
+    is_deeply [ xvals($r, '/s:DeleteResult/s:Deleted/s:Key') ], \@keys,
+        'every key Deleted, in request order';
+    like pfs_calls($r),
+        qr/^InspectBranch:OK,GlobFile:CANCELLED,InspectFile:NOT_FOUND,InspectFile:OK,InspectFile:OK,ModifyFile:OK$/,
+        'the glob was cut; the keys past it were inspected';
+    is commits(), $before + 1, 'one commit';
+    ok !exists_key($_), "$_ is gone" for qw(far/a far/z);
+    ok exists_key('far/y/inside'), 'a directory past the cut stays';
+    ok exists_key('far/m/0000'), 'files between the keys stay';
 };
 
 subtest 'Quiet mode reports only errors' => sub {
@@ -127,6 +182,7 @@ subtest 'keys that cannot be, empty keys, directories' => sub {
     is_deeply [ xvals($r, '/s:DeleteResult/s:Deleted/s:Key') ], [ 'dir' ],
         'a directory name is Deleted (no such object)';
     ok exists_key('dir/inside'), 'and what is under it stays';
+    is commits(), $before, 'and no commit is made';
 };
 
 subtest '1000 keys at most' => sub {
@@ -141,6 +197,8 @@ subtest '1000 keys at most' => sub {
     is $r->{status}, 200 or diag $r->{content};
     is xcount($r, '/s:DeleteResult/s:Deleted'), 1000, '1000 Deleted';
     is commits(), $before + 1, 'in one commit';
+    is pfs_calls($r), 'InspectBranch:OK,GlobFile:CANCELLED,ModifyFile:OK',
+        'one glob for 1000 listed keys';
     my $l = s3($s, GET => '/del?list-type=2&prefix=many/');
     is xval($l, '/s:ListBucketResult/s:KeyCount'), 0, 'all gone';
 };
