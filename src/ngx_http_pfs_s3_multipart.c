@@ -90,6 +90,7 @@ typedef struct {
     ngx_str_t                   delimiter;
     ngx_str_t                   key_marker;
     ngx_str_t                   id_marker;
+    ngx_str_t                   after;    /* "<key-marker>/[<id>/.keep]" */
     ngx_array_t                 uploads;  /* ngx_http_pfs_s3_upload_entry_t */
 
     unsigned                    repo_created:1;
@@ -195,6 +196,8 @@ static ngx_int_t ngx_http_pfs_s3_uploads_args(ngx_http_request_t *r,
     ngx_http_pfs_s3_upload_t *up);
 static ngx_int_t ngx_http_pfs_s3_uploads_entry(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call, ProtobufCMessage *msg);
+static ngx_uint_t ngx_http_pfs_s3_uploads_seen(ngx_http_pfs_s3_upload_t *up,
+    ngx_str_t *prefix);
 static ngx_int_t ngx_http_pfs_s3_uploads_skip(ngx_http_pfs_s3_upload_t *up,
     ngx_str_t *key, ngx_str_t *id);
 static ngx_int_t ngx_http_pfs_s3_uploads_done(ngx_http_request_t *r,
@@ -2041,6 +2044,21 @@ ngx_http_pfs_s3_uploads_args(ngx_http_request_t *r,
 
     up->max = ngx_min(up->max, NGX_HTTP_PFS_S3_MAX_KEYS);
 
+    /* the markers as the path (below the uploads' root) they stand for */
+
+    up->after.data = ngx_pnalloc(r->pool, up->key_marker.len
+                                          + up->id_marker.len
+                                          + sizeof("//.keep"));
+    if (up->after.data == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    up->after.len = (up->id_marker.len
+                     ? ngx_sprintf(up->after.data, "%V/%V/.keep",
+                                   &up->key_marker, &up->id_marker)
+                     : ngx_sprintf(up->after.data, "%V/", &up->key_marker))
+                    - up->after.data;
+
     if (ngx_http_pfs_s3_utf8_valid(up->prefix.data, up->prefix.len) != NGX_OK
         || ngx_http_pfs_s3_utf8_valid(up->key_marker.data,
                                       up->key_marker.len)
@@ -2065,7 +2083,7 @@ ngx_http_pfs_s3_uploads_entry(ngx_http_request_t *r,
 
     u_char                          *path, *slash;
     size_t                           len;
-    ngx_str_t                        key, id, *last;
+    ngx_str_t                        key, id, rel;
     ngx_http_pfs_s3_upload_t        *up;
     ngx_http_pfs_s3_upload_entry_t  *e;
 
@@ -2091,10 +2109,13 @@ ngx_http_pfs_s3_uploads_entry(ngx_http_request_t *r,
     key.data = path + up->root.len;
     key.len = id.data - 1 - key.data;
 
+    rel.data = key.data;
+    rel.len = path + len - key.data;
+
     if (id.data[-1] != '/' || key.len == 0
         || key.len < up->prefix.len
         || ngx_strncmp(key.data, up->prefix.data, up->prefix.len) != 0
-        || ngx_http_pfs_s3_uploads_skip(up, &key, &id))
+        || ngx_http_pfs_s3_uploads_skip(up, &key, &rel))
     {
         return NGX_OK;
     }
@@ -2109,14 +2130,7 @@ ngx_http_pfs_s3_uploads_entry(ngx_http_request_t *r,
             key.len = slash + 1 - key.data;
             ngx_str_null(&id);
 
-            last = up->uploads.nelts
-                   ? &((ngx_http_pfs_s3_upload_entry_t *)
-                         up->uploads.elts)[up->uploads.nelts - 1].key
-                   : NULL;
-
-            if (last && last->len == key.len
-                && ngx_strncmp(last->data, key.data, key.len) == 0)
-            {
+            if (ngx_http_pfs_s3_uploads_seen(up, &key)) {
                 return NGX_OK;
             }
         }
@@ -2152,18 +2166,44 @@ ngx_http_pfs_s3_uploads_entry(ngx_http_request_t *r,
 
 
 /*
- * The markers, in the listing's order ("<key>/" then upload id): with an
- * upload-id-marker, uploads up to (key-marker, upload-id-marker) are
- * skipped, without one every upload of key-marker and before; a key-marker
- * that ends in the delimiter (a common prefix) skips all keys under it.
+ * 1 when the page already holds the common prefix: in path order the keys
+ * under a prefix need not be adjacent ("e/0/<id>", "e/<id>", "e/z/<id>").
+ */
+
+static ngx_uint_t
+ngx_http_pfs_s3_uploads_seen(ngx_http_pfs_s3_upload_t *up, ngx_str_t *prefix)
+{
+    ngx_uint_t                       i;
+    ngx_http_pfs_s3_upload_entry_t  *e;
+
+    e = up->uploads.elts;
+
+    for (i = up->uploads.nelts; i-- > 0; /* void */) {
+        if (e[i].upload_id.len == 0
+            && e[i].key.len == prefix->len
+            && ngx_strncmp(e[i].key.data, prefix->data, prefix->len) == 0)
+        {
+            return 1;
+        }
+    }
+
+    return 0;
+}
+
+
+/*
+ * The markers, in the listing's order, PFS path order of
+ * "<key>/<uploadId>/.keep" (rel): with an upload-id-marker, uploads up to
+ * and including "<key-marker>/<upload-id-marker>/.keep" are skipped;
+ * without one, every upload of key-marker and every path before
+ * "<key-marker>/"; a key-marker that ends in the delimiter (a common
+ * prefix) skips all keys under it.
  */
 
 static ngx_int_t
 ngx_http_pfs_s3_uploads_skip(ngx_http_pfs_s3_upload_t *up, ngx_str_t *key,
-    ngx_str_t *id)
+    ngx_str_t *rel)
 {
-    size_t      n;
-    ngx_int_t   rc;
     ngx_str_t  *m;
 
     m = &up->key_marker;
@@ -2178,23 +2218,17 @@ ngx_http_pfs_s3_uploads_skip(ngx_http_pfs_s3_upload_t *up, ngx_str_t *key,
         return 1;
     }
 
-    /* compare key + "/" with key-marker + "/" */
-
-    n = ngx_min(key->len, m->len);
-    rc = ngx_memcmp(key->data, m->data, n);
-
-    if (rc == 0 && key->len != m->len) {
-        rc = (key->len > n) ? (ngx_int_t) key->data[n] - '/'
-                            : '/' - (ngx_int_t) m->data[n];
+    if (up->id_marker.len) {
+        return ngx_memn2cmp(rel->data, up->after.data, rel->len,
+                            up->after.len) <= 0;
     }
 
-    if (rc != 0) {
-        return rc < 0;
+    if (key->len == m->len && ngx_strncmp(key->data, m->data, m->len) == 0) {
+        return 1;
     }
 
-    return up->id_marker.len == 0
-           || ngx_memn2cmp(id->data, up->id_marker.data, id->len,
-                           up->id_marker.len) <= 0;
+    return ngx_memn2cmp(rel->data, up->after.data, rel->len, up->after.len)
+           < 0;
 }
 
 

@@ -131,6 +131,46 @@ XML
     ok s3($s, GET => '/mp/ws')->{content} eq ('x' x (5 * 1024 * 1024)) . 'tail', 'the object';
 };
 
+subtest 'ListMultipartUploads: markers and common prefixes in path order' => sub {
+    my $d = create('d');
+    my $da = create('d/a');
+    my $r = s3($s, GET => '/mp?uploads&prefix=d&key-marker=d');
+    is_deeply [xvals($r, '//s:Upload/s:Key')], ['d/a'], 'key-marker=d skips d only, not d/a';
+
+    my %all;
+    for my $k ('p', 'p/0', 'p/z', 'p/0/x') {
+        $all{"$k " . create($k)} = 1 for 1 .. 3;
+    }
+    $r = s3($s, GET => '/mp?uploads&prefix=p');
+    my @keys = xvals($r, '//s:Upload/s:Key');
+    my @ids = xvals($r, '//s:Upload/s:UploadId');
+    is_deeply [sort map { "$keys[$_] $ids[$_]" } 0 .. $#keys], [sort keys %all], 'one page: all twelve';
+
+    for my $max (1, 2, 5) {
+        my ($km, $im, @seen) = ('', '');
+        for (1 .. 20) {
+            my $q = s3($s, GET => "/mp?uploads&prefix=p&max-uploads=$max&key-marker="
+                                  . key_escape($km) . "&upload-id-marker=$im");
+            my @k = xvals($q, '//s:Upload/s:Key');
+            my @i = xvals($q, '//s:Upload/s:UploadId');
+            push @seen, map { "$k[$_] $i[$_]" } 0 .. $#k;
+            last unless xval($q, '//s:IsTruncated') eq 'true';
+            ($km, $im) = (xval($q, '//s:NextKeyMarker'), xval($q, '//s:NextUploadIdMarker') // '');
+        }
+        is_deeply [sort @seen], [sort keys %all], "pages of $max: each upload once";
+    }
+
+    $r = s3($s, GET => '/mp?uploads&prefix=p&delimiter=/');
+    is_deeply [xvals($r, '//s:Upload/s:Key')], [('p') x 3], 'delimited: the uploads of p';
+    is_deeply [xvals($r, '//s:CommonPrefixes/s:Prefix')], ['p/'], 'delimited: p/ once';
+
+    for (keys %all, "d $d", "d/a $da") {
+        my ($k, $id) = split / /;
+        s3($s, DELETE => '/mp/' . key_escape($k) . "?uploadId=$id");
+    }
+    is xcount(s3($s, GET => '/mp?uploads'), '//s:Upload'), 0, 'all aborted';
+};
+
 unlike error_log_text($s), qr/\[(alert|emerg|crit)\]|exited on signal/, 'no alert in the error log';
 $s->stop;
 done_testing;
