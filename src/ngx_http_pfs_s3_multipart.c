@@ -12,14 +12,17 @@
  *   CreateMultipartUpload    InspectFile (bucket, key no directory),
  *                            ModifyFile (.keep); CreateRepo the first time
  *   UploadPart               InspectFile (.keep), ModifyFile (the body,
- *                            streamed like PutObject's), InspectFile (ETag)
+ *                            streamed like PutObject's), InspectFile (.keep
+ *                            again: aborted meanwhile, ModifyFile deletes
+ *                            the part), InspectFile (ETag)
  *   CompleteMultipartUpload  ListFile (the parts), InspectFile (the key),
  *                            ModifyFile (delete + one copy_file append per
  *                            part: one commit, no part byte through nginx),
  *                            InspectFile (ETag, version), ModifyFile
  *                            (delete .keep and the listed parts)
  *   AbortMultipartUpload     ListFile, ModifyFile (delete .keep and the
- *                            listed parts)
+ *                            listed parts), ListFile and ModifyFile again
+ *                            for parts written meanwhile
  *   ListParts                ListFile
  *   ListMultipartUploads     GlobFile ".../<prefix>**" + "/.keep"
  *
@@ -67,6 +70,7 @@ typedef struct {
     ngx_str_t                   dir;           /* root + key/uploadId */
     ngx_str_t                   upload_id;
     ngx_uint_t                  number;        /* UploadPart */
+    char                       *part_path;     /* UploadPart's part */
 
     ngx_array_t                 parts;         /* ngx_http_pfs_s3_part_t */
     ngx_array_t                 want;          /* ngx_http_pfs_s3_xml_part_t */
@@ -143,6 +147,10 @@ static ngx_int_t ngx_http_pfs_s3_part_checked(ngx_http_request_t *r,
 static ngx_int_t ngx_http_pfs_s3_part_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_pfs_s3_part_written(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
+static ngx_int_t ngx_http_pfs_s3_part_kept(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
+static ngx_int_t ngx_http_pfs_s3_part_orphan_done(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
 static ngx_int_t ngx_http_pfs_s3_part_done(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
 
@@ -179,6 +187,10 @@ static ngx_int_t ngx_http_pfs_s3_complete_done(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
 
 static ngx_int_t ngx_http_pfs_s3_abort_checked(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
+static ngx_int_t ngx_http_pfs_s3_abort_relisted(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
+static ngx_int_t ngx_http_pfs_s3_abort_swept(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
 static ngx_int_t ngx_http_pfs_s3_abort_done(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
@@ -526,9 +538,14 @@ ngx_http_pfs_s3_upload_delete(ngx_http_request_t *r,
 
     /* each operation is framed at once, so one message serves them all */
 
-    del.path = ngx_http_pfs_s3_upload_path(r, up, ".keep", 0);
-    if (del.path == NULL || ngx_http_pfs_s3_upload_op(r, &req, &ll) == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (up->keep) {
+        del.path = ngx_http_pfs_s3_upload_path(r, up, ".keep", 0);
+
+        if (del.path == NULL
+            || ngx_http_pfs_s3_upload_op(r, &req, &ll) == NULL)
+        {
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
+        }
     }
 
     part = up->parts.elts;
@@ -964,13 +981,84 @@ ngx_http_pfs_s3_part_written(ngx_http_request_t *r,
 
     up = call->data;
 
-    /* the part's ETag is PFS's hash of it, which Complete compares */
+    /*
+     * An Abort that listed the upload before this part was written cannot
+     * have deleted it: the upload must still exist now, or the part goes.
+     */
+
+    up->part_path = up->mp.file.path;
+
+    up->mp.file.path = ngx_http_pfs_s3_upload_path(r, up, ".keep", 0);
+    if (up->mp.file.path == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
 
     return ngx_http_pfs_s3_upload_inspect(r, up, &up->mp.file,
-                         ngx_http_pfs_s3_get_ctx(r)->op
-                         == NGX_HTTP_PFS_S3_OP_UPLOAD_PART_COPY
-                         ? ngx_http_pfs_s3_copy_done
-                         : ngx_http_pfs_s3_part_done);
+                                          ngx_http_pfs_s3_part_kept);
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_part_kept(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call)
+{
+    ngx_http_pfs_s3_err_e      err;
+    ngx_http_pfs_s3_upload_t  *up;
+    PfsV2__DeleteFile          del = PFS_V2__DELETE_FILE__INIT;
+    PfsV2__ModifyFileRequest   req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
+
+    up = call->data;
+    up->mp.file.path = up->part_path;
+
+    if (ngx_http_pfs_s3_call_ok(call)) {
+
+        /* the part's ETag is PFS's hash of it, which Complete compares */
+
+        return ngx_http_pfs_s3_upload_inspect(r, up, &up->mp.file,
+                             ngx_http_pfs_s3_get_ctx(r)->op
+                             == NGX_HTTP_PFS_S3_OP_UPLOAD_PART_COPY
+                             ? ngx_http_pfs_s3_copy_done
+                             : ngx_http_pfs_s3_part_done);
+    }
+
+    err = ngx_http_pfs_s3_call_error(r, call,
+                                     NGX_HTTP_PFS_S3_ERR_NO_SUCH_UPLOAD);
+
+    if (err != NGX_HTTP_PFS_S3_ERR_NO_SUCH_KEY
+        && err != NGX_HTTP_PFS_S3_ERR_NO_SUCH_UPLOAD)
+    {
+        return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_NO_SUCH_UPLOAD);
+    }
+
+    /* aborted meanwhile: the part would be left where nothing lists it */
+
+    del.path = up->part_path;
+
+    req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_DELETE_FILE;
+    req.delete_file = &del;
+
+    return ngx_http_pfs_s3_upload_modify_one(r, up, &req,
+                                           ngx_http_pfs_s3_part_orphan_done);
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_part_orphan_done(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call)
+{
+    ngx_http_pfs_s3_upload_t  *up;
+
+    up = call->data;
+
+    if (!ngx_http_pfs_s3_call_ok(call)) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "pfs_s3: the part \"%s\" of an aborted upload could "
+                      "not be deleted: %s \"%V\"", up->part_path,
+                      ngx_http_pfs_s3_grpc_code_name(call->grpc_status),
+                      &call->grpc_message);
+    }
+
+    return ngx_http_pfs_s3_send_error(r, NGX_HTTP_PFS_S3_ERR_NO_SUCH_UPLOAD,
+                                      NULL);
 }
 
 
@@ -1016,7 +1104,7 @@ ngx_http_pfs_s3_part_done(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call)
  * nginx (client_body_temp_path) and written like an UploadPart's body.
  *
  *   InspectFile (.keep), InspectFile (source), [GetFile,] ModifyFile,
- *   InspectFile (the part's ETag)
+ *   InspectFile (.keep again, as UploadPart), InspectFile (the part's ETag)
  */
 
 static ngx_int_t
@@ -1761,8 +1849,52 @@ ngx_http_pfs_s3_abort_checked(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_pfs_s3_abort_done(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call)
 {
+    ngx_http_pfs_s3_upload_t  *up;
+
     if (!ngx_http_pfs_s3_call_ok(call)) {
         return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_NO_SUCH_UPLOAD);
+    }
+
+    /*
+     * An UploadPart that passed its last check of .keep before this delete
+     * wrote its part before it too: a second listing finds such parts.
+     */
+
+    up = call->data;
+    up->keep = 0;
+
+    return ngx_http_pfs_s3_list_upload(r, up, ngx_http_pfs_s3_abort_relisted);
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_abort_relisted(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call)
+{
+    ngx_http_pfs_s3_upload_t  *up;
+
+    up = call->data;
+
+    /* a failed listing (no directory left): nothing to sweep */
+
+    if (!ngx_http_pfs_s3_call_ok(call) || up->parts.nelts == 0) {
+        return ngx_http_pfs_s3_send_empty(r, NGX_HTTP_NO_CONTENT);
+    }
+
+    return ngx_http_pfs_s3_upload_delete(r, up, ngx_http_pfs_s3_abort_swept);
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_abort_swept(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call)
+{
+    if (!ngx_http_pfs_s3_call_ok(call)) {
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "pfs_s3: parts written during an Abort could not be "
+                      "deleted: %s \"%V\"",
+                      ngx_http_pfs_s3_grpc_code_name(call->grpc_status),
+                      &call->grpc_message);
     }
 
     return ngx_http_pfs_s3_send_empty(r, NGX_HTTP_NO_CONTENT);

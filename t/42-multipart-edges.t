@@ -171,6 +171,22 @@ subtest 'ListMultipartUploads: markers and common prefixes in path order' => sub
     is xcount(s3($s, GET => '/mp?uploads'), '//s:Upload'), 0, 'all aborted';
 };
 
+subtest 'an UploadPart whose upload is aborted while its body is sent leaves no part' => sub {
+    my $id = create('race');
+    my @chunks = ('a' x 1000, 'b' x 1000, '');
+    my $abort;
+    my $r = s3($s, PUT => "/mp/race?partNumber=1&uploadId=$id",
+               headers => { 'content-length' => 2000 },
+               body => sub {
+                   $abort //= s3($s, DELETE => "/mp/race?uploadId=$id");
+                   return shift @chunks;
+               });
+    is $abort->{status}, 204, 'the Abort, sent after the part\'s headers';
+    is_s3_error($r, 404, 'NoSuchUpload', 'the UploadPart');
+    is_deeply [mp_files("/**/race/$id/*")], [], 'no part file is left';
+    is_s3_error(s3($s, DELETE => "/mp/race?uploadId=$id"), 404, 'NoSuchUpload', 'a second Abort');
+};
+
 unlike error_log_text($s), qr/\[(alert|emerg|crit)\]|exited on signal/, 'no alert in the error log';
 $s->stop;
 done_testing;
