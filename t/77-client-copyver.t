@@ -5,15 +5,13 @@
 # delete_objects call (Content-MD5 computed by botocore) with Quiet and
 # per-key errors, and the list_object_versions paginator over several pages
 # with each version read back and compared byte for byte.
-import hashlib
 import os
 import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), 'lib'))
-from pfs_s3_test import Stack, client_error, tap  # noqa: E402
+from pfs_s3_test import Stack, client_error, etag as md5, s3_client, tap  # noqa: E402
 
 try:
-    import boto3
-    from botocore.client import Config
+    import boto3  # noqa: F401  (present, or the test is skipped)
 except ImportError as e:
     tap.skip_all('boto3 missing: %s' % e)
 
@@ -21,19 +19,8 @@ except ImportError as e:
 err = client_error
 
 
-def md5(b):
-    return '"%s"' % hashlib.md5(b).hexdigest()
-
-
 with Stack() as st:
-    for k in [k for k in os.environ if k.startswith('AWS_')]:
-        del os.environ[k]
-    c = boto3.client(
-        's3', endpoint_url=st.s3_endpoint, region_name='us-east-1',
-        aws_access_key_id='AKIAPFSS3TEST',
-        aws_secret_access_key='pfs-s3-test-secret',
-        config=Config(s3={'addressing_style': 'path'},
-                      retries={'max_attempts': 1}))
+    c = s3_client(st)
     A = 'master.cva.default'
     B = 'master.cvb.default'
     c.create_bucket(Bucket=A)

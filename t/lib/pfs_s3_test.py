@@ -87,6 +87,28 @@ class Tap:
 tap = Tap()
 
 
+def s3_client(stack):
+    """A boto3 S3 client for the stack's endpoint as the client tests use
+    it: path-style, one attempt, fixed test keys, and no AWS_* variable of
+    the caller's environment in the way."""
+    import boto3
+    from botocore.client import Config
+    for k in [k for k in os.environ if k.startswith('AWS_')]:
+        del os.environ[k]
+    return boto3.client(
+        's3', endpoint_url=stack.s3_endpoint, region_name='us-east-1',
+        aws_access_key_id='AKIAPFSS3TEST',
+        aws_secret_access_key='pfs-s3-test-secret',
+        config=Config(s3={'addressing_style': 'path'},
+                      retries={'max_attempts': 1}))
+
+
+def etag(data):
+    """The ETag S3 gives an object of these bytes written in one PUT."""
+    import hashlib
+    return '"%s"' % hashlib.md5(data).hexdigest()
+
+
 def client_error(fn, *a, **kw):
     """(code, HTTP status) of the botocore ClientError fn raises, or
     (None, None) when it raises none: what boto3 users branch on."""
