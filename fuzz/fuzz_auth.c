@@ -29,13 +29,6 @@
 #define FUZZ_AUTH_SECRET  "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
 
-/* the layout of a credentials line (private to ngx_http_pfs_s3_auth.c) */
-typedef struct {
-    ngx_str_t  access_key;
-    ngx_str_t  secret;
-    ngx_str_t  token;
-} fuzz_cred_t;
-
 
 static ngx_uint_t  methods[] = {
     NGX_HTTP_GET, NGX_HTTP_HEAD, NGX_HTTP_PUT, NGX_HTTP_POST,
@@ -204,7 +197,7 @@ run(const uint8_t *data, size_t size, fuzz_result_t *res, int check)
     ngx_http_pfs_s3_loc_conf_t    lcf;
     ngx_http_pfs_s3_main_conf_t   mcf;
     ngx_http_pfs_s3_auth_state_t  state;
-    fuzz_cred_t                  *cred;
+    ngx_http_pfs_s3_cred_t                  *cred;
 
     ngx_memzero(res, sizeof(fuzz_result_t));
     res->rc = NGX_ABORT;
@@ -228,7 +221,7 @@ run(const uint8_t *data, size_t size, fuzz_result_t *res, int check)
 
     } else {
         lcf.auth = NGX_HTTP_PFS_S3_AUTH_STATIC;
-        creds = ngx_array_create(pool, 1, sizeof(fuzz_cred_t));
+        creds = ngx_array_create(pool, 1, sizeof(ngx_http_pfs_s3_cred_t));
         cred = ngx_array_push(creds);
         ngx_str_set(&cred->access_key, FUZZ_AUTH_KEY);
         ngx_str_set(&cred->secret, FUZZ_AUTH_SECRET);

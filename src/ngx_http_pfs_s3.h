@@ -129,6 +129,14 @@ typedef enum {
 } ngx_http_pfs_s3_err_e;
 
 
+/* a line of the credentials file (pfs_s3_auth static) */
+typedef struct {
+    ngx_str_t                  access_key;
+    ngx_str_t                  secret;
+    ngx_str_t                  token;          /* empty: pfs_s3_pfs_token */
+} ngx_http_pfs_s3_cred_t;
+
+
 typedef struct {
     ngx_str_t                  code;
     ngx_uint_t                 status;

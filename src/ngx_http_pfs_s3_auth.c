@@ -30,13 +30,6 @@
 #define NGX_HTTP_PFS_S3_MAX_CREDS   (1024 * 1024)
 
 
-/* a line of the credentials file */
-typedef struct {
-    ngx_str_t                  access_key;
-    ngx_str_t                  secret;
-    ngx_str_t                  token;          /* empty: pfs_s3_pfs_token */
-} ngx_http_pfs_s3_cred_t;
-
 
 static ngx_int_t ngx_http_pfs_s3_auth_parse(ngx_http_request_t *r,
     ngx_http_pfs_s3_ctx_t *ctx, ngx_http_pfs_s3_auth_t *a);
