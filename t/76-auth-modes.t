@@ -18,7 +18,7 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), 'lib'))
-from pfs_s3_test import ROOT, Stack, tap  # noqa: E402
+from pfs_s3_test import ROOT, Stack, _alive, tap  # noqa: E402
 
 import boto3  # noqa: E402
 import botocore.config  # noqa: E402
@@ -241,6 +241,16 @@ def config(tmp):
            'nginx -t: an unknown mode')
 
 
+def workers(st):
+    """pids of the stack's nginx workers (the master's children)."""
+    master = st.pids().get('nginx')
+    try:
+        with open('/proc/%d/task/%d/children' % (master, master)) as f:
+            return [int(p) for p in f.read().split()]
+    except (OSError, TypeError):
+        return []
+
+
 def reload(tmp):
     creds = os.path.join(tmp, 'reload-creds')
     with open(creds, 'w') as f:
@@ -256,7 +266,14 @@ def reload(tmp):
                'static: the new key is not known yet')
         with open(creds, 'w') as f:
             f.write('AKNEW new-secret\n')
+        old_workers = workers(st)
+        tap.ok(old_workers, 'the workers before the reload are known')
         st.nginx('reload')
+        # until the old workers are gone, one of them may still take a
+        # connection with the old credentials
+        deadline = time.time() + 60
+        while time.time() < deadline and any(_alive(p) for p in old_workers):
+            time.sleep(0.1)
         deadline = time.time() + 10
         while time.time() < deadline:
             if error_of(lambda: client(ep, 'AKNEW', 'new-secret')
@@ -266,7 +283,6 @@ def reload(tmp):
         tap.eq(error_of(lambda: client(ep, 'AKNEW', 'new-secret')
                         .list_buckets()), None,
                'after nginx reload the new key works')
-        time.sleep(0.5)   # old workers finish
         tap.eq(error_of(lambda: client(ep, 'AKOLD', 'old-secret')
                         .list_buckets()), (403, 'InvalidAccessKeyId'),
                '... and the removed one is refused')
