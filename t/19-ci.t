@@ -1,7 +1,9 @@
 #!/usr/bin/perl
 # CI cannot pass by skipping: .ci/run runs the README's test command with
 # PFS_S3_CI=1, under which a file that would skip what CI must exercise
-# (skip_all_but_in_ci: the Debian packages, the aws CLI examples) fails.
+# (skip_all_but_in_ci: the Debian packages, the aws CLI examples) fails, and
+# so does a part of a file that needs a missing client (skip_but_in_ci in
+# Perl, tap.skip_but_in_ci in Python: the aws CLI, rclone).
 
 use strict;
 use warnings;
@@ -33,6 +35,42 @@ $out = `PFS_S3_CI=1 perl $probe 2>&1`;
 isnt $? >> 8, 0, 'in CI: the file fails';
 like $out, qr/^not ok 1 - CI must run this file, but: nothing here$/m,
     '  and says why';
+
+# The files whose parts need the aws CLI or rclone skip them only through
+# skip_but_in_ci.
+for my $f (qw(t/34-client-multipart.t t/35-copy-object.t t/36-delete-objects.t
+              t/37-versions.t t/38-object-tagging.t)) {
+    my $text = PfsS3::Stack->slurp("$ROOT/$f");
+    like $text, qr/\bskip_but_in_ci\(/, "$f skips through skip_but_in_ci";
+    unlike $text, qr/^\s*skip\b|# SKIP/m, '  and no other way';
+}
+
+# A part of a file that would skip, in Perl and in Python.
+my $dir = PfsS3::Stack->new->dir;
+open $fh, '>', "$dir/part.t" or die;
+print $fh "use lib '$ROOT/t/lib'; use PfsS3::Test; ok 1, 'before'; "
+        . "SKIP: { skip_but_in_ci('no client', 2); ok 1; ok 1; } "
+        . "ok 1, 'after'; done_testing;\n";
+close $fh;
+open $fh, '>', "$dir/part_py.t" or die;
+print $fh "import sys; sys.path.insert(0, '$ROOT/t/lib')\n"
+        . "from pfs_s3_test import tap\n"
+        . "tap.ok(True, 'before'); tap.skip_but_in_ci('no client'); "
+        . "tap.ok(True, 'after'); tap.done()\n";
+close $fh;
+for (['perl', "perl $dir/part.t", 4], ['python', "/usr/bin/python3 $dir/part_py.t", 3]) {
+    my ($lang, $cmd, $tests) = @$_;
+    $out = `PFS_S3_CI= $cmd 2>&1`;
+    is $? >> 8, 0, "$lang, outside CI: the part is skipped, the file passes"
+        or diag $out;
+    like $out, qr/^ok 2 (- )?# skip no client$/mi, '  as skipped';
+    like $out, qr/^1\.\.$tests$/m, "  $tests tests";
+    $out = `PFS_S3_CI=1 $cmd 2>&1`;
+    isnt $? >> 8, 0, "$lang, in CI: the file fails";
+    like $out, qr/^not ok 2 - CI must run this, but: no client$/m,
+        '  and says why';
+    like $out, qr/^ok \d+ - after$/m, '  and runs the rest';
+}
 
 # The Dockerfile cannot be built here (no Docker engine): it must stay a
 # thin layer over what the suite runs.  Both stages are the same Debian

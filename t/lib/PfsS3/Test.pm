@@ -36,7 +36,7 @@ our @EXPORT = (@Test::More::EXPORT, qw(
     make_bucket put_object key_escape aws_cli_env
     md5_hex md5_b64 sha256_hex
     access_log_lines error_log_text wait_until nginx_conf_test
-    worker_pids rss_kib skip_all_but_in_ci
+    worker_pids rss_kib skip_all_but_in_ci skip_but_in_ci
 ));
 
 our $S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
@@ -432,6 +432,16 @@ sub skip_all_but_in_ci {
     plan tests => 1;
     fail "CI must run this file, but: $reason";
     exit 1;
+}
+
+# skip_but_in_ci($reason, $count): the same for a SKIP: block of a file
+# (one that needs a client: the aws CLI, rclone).  Skips the block's $count
+# tests (1 by default), except in CI, where it first fails one.
+sub skip_but_in_ci {
+    my ($reason, $count) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    fail "CI must run this, but: $reason" if $ENV{PFS_S3_CI};
+    skip $reason, $count // 1;
 }
 
 1;
