@@ -15,18 +15,9 @@ my $s = stack(server => q{
         location /plain/ { return 200 "plain\n"; }
 })->start;
 
-# The access log line of a response (nginx writes it as the request ends).
-sub log_of {
-    my ($r) = @_;
-    my $rid = $r->{rid} // return undef;
-    my $line;
-    wait_until(sub { ($line) = grep { ($_->{rid} // '') eq $rid } access_log_lines($s); $line }, 5);
-    return $line;
-}
-
 sub logged {
     my ($name, $r, %want) = @_;
-    my $l = log_of($r);
+    my $l = access_log_line($s, $r, 5);
     subtest $name => sub {
         ok $l, 'an access log line with $pfs_s3_request_id = x-amz-request-id'
             or return;

@@ -33,15 +33,6 @@ sub body_of {
     return $r->{status} == 200 ? $r->{content} : "(status $r->{status})";
 }
 
-sub last_log {
-    my ($rid) = @_;
-    my ($l) = wait_until(sub {
-        my @m = grep { ($_->{rid} // '') eq $rid } access_log_lines($s);
-        return $m[0];
-    });
-    return $l // {};
-}
-
 my $body = join '', map { chr(($_ * 13) % 256) } 0 .. 99_999;
 my $put = put_object($s, 'src', 'dir/orig.bin', $body);
 my $etag = $put->{headers}{etag};
@@ -60,7 +51,7 @@ subtest 'copy within a bucket' => sub {
     ok body_of('/src/copy.bin') eq $body, 'the same bytes';
     is body_of('/src/dir/orig.bin'), $body, 'the source is untouched';
 
-    my $l = last_log($r->{rid});
+    my $l = access_log_line($s, $r) // {};
     is $l->{op}, 'CopyObject', 'logged as CopyObject';
     unlike $l->{pfs} // '', qr/GetFile/,
         'no GetFile: the bytes never pass through nginx';
@@ -240,7 +231,7 @@ subtest 'a big object is copied by reference' => sub {
     put_object($s, 'src', 'big', $big);
     my $r = copy('/dst/big', '/src/big');
     is $r->{status}, 200 or diag $r->{content};
-    my $l = last_log($r->{rid});
+    my $l = access_log_line($s, $r) // {};
     like $l->{pfs} // '', qr/ModifyFile:OK/, 'logged with its ModifyFile';
     unlike $l->{pfs} // '', qr/GetFile/, 'no GetFile';
     is s3($s, HEAD => '/dst/big')->{headers}{'content-length'}, length $big,

@@ -56,10 +56,7 @@ sub exists_key { s3($s, HEAD => '/del/' . key_escape($_[0]))->{status} == 200 }
 # The PFS calls of a response, from its access log line ("GlobFile:OK,...")
 sub pfs_calls {
     my ($r) = @_;
-    my $rid = $r->{rid} // return '';
-    my $line;
-    wait_until(sub { ($line) = grep { ($_->{rid} // '') eq $rid }
-                                    access_log_lines($s); $line }, 5);
+    my $line = access_log_line($s, $r, 5);
     return $line ? $line->{pfs} // '' : '';
 }
 

@@ -23,14 +23,6 @@ my $v2 = put_object($s, 'tsrc', 'dir/k.txt', 'second')
              ->{headers}{'x-amz-version-id'};
 ok $v1 && $v2 && $v1 ne $v2, 'two versions of the key';
 
-sub log_of {
-    my ($r) = @_;
-    my $l;
-    wait_until(sub { ($l) = grep { ($_->{rid} // '') eq ($r->{rid} // '-') }
-                                 access_log_lines($s); $l }, 10);
-    return $l // {};
-}
-
 subtest 'an existing key: an empty TagSet' => sub {
     my $r = s3($s, GET => '/tsrc/dir/k.txt?tagging');
     is $r->{status}, 200, 'status 200' or diag $r->{content};
@@ -46,7 +38,7 @@ subtest 'an existing key: an empty TagSet' => sub {
     is xcount($r, '/s:Tagging'), 1, 'root Tagging in the S3 namespace';
     is xcount($r, '/s:Tagging/s:TagSet'), 1, 'one TagSet';
     is xcount($r, '/s:Tagging/s:TagSet/*'), 0, 'with no Tag';
-    my $l = log_of($r);
+    my $l = access_log_line($s, $r) // {};
     is $l->{op}, 'GetObjectTagging', 'logged as GetObjectTagging';
     is $l->{pfs}, 'InspectFile:OK', 'one InspectFile';
 };

@@ -168,14 +168,11 @@ sub stop_all {
     waitpid $ppid, 0;
 }
 
+# The raw access log line of the first request that matches $re.
 sub log_line {
     my ($s, $re) = @_;
-    my $line = '';
-    wait_until(sub {
-        ($line) = grep { /$re/ } split /\n/, $s->slurp($s->access_log);
-        $line;
-    }, 20);
-    return $line // '';
+    my $l = access_log_line($s, $re, 20);
+    return $l ? $l->{line} : '';
 }
 
 # ---------------------------------------------------------------- delay

@@ -35,8 +35,8 @@ our @EXPORT = (@Test::More::EXPORT, qw(
     pfs pfs_ok pfs_fill repo_ref branch_ref commit_ref
     make_bucket put_object key_escape aws_cli_env
     md5_hex md5_b64 sha256_hex
-    access_log_lines error_log_text wait_until nginx_conf_test
-    worker_pids rss_kib skip_all_but_in_ci skip_but_in_ci
+    access_log_lines access_log_line error_log_text wait_until
+    nginx_conf_test worker_pids rss_kib skip_all_but_in_ci skip_but_in_ci
 ));
 
 our $S3_NS = 'http://s3.amazonaws.com/doc/2006-03-01/';
@@ -376,6 +376,28 @@ sub access_log_lines {
         push @out, \%f;
     }
     return @out;
+}
+
+# access_log_line($stack, $which, $timeout): the access log line (a hash as
+# access_log_lines gives them) of one request, waited for up to $timeout
+# seconds (10 by default) since nginx writes it after the response; undef
+# when it never comes.  $which is a response (its x-amz-request-id, read
+# from the line's rid=), a request id, or a qr// the whole line matches
+# (the first such line).
+sub access_log_line {
+    my ($s, $which, $timeout) = @_;
+    my $match;
+    if (ref $which eq 'Regexp') {
+        $match = sub { $_[0]{line} =~ $which };
+    } else {
+        my $rid = ref $which ? $which->{rid} : $which;
+        return undef unless defined $rid && length $rid;
+        $match = sub { ($_[0]{rid} // '') eq $rid };
+    }
+    my $line;
+    wait_until(sub { ($line) = grep { $match->($_) } access_log_lines($s);
+                     $line }, $timeout || 10);
+    return $line;
 }
 
 sub error_log_text { $_[0]->slurp($_[0]->error_log) }
