@@ -18,12 +18,6 @@ make_bucket($s, 'ob');
 my $RFC1123 = qr/^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d\d:\d\d:\d\d GMT$/;
 my $EMPTY_MD5 = 'd41d8cd98f00b204e9800998ecf8427e';
 
-sub head_commit {
-    my ($bucket) = @_;
-    my $r = pfs($s, InspectBranch => { branch => branch_ref($bucket // 'ob') });
-    return $r->{responses}[0]{head}{id};
-}
-
 sub get_body { my $r = s3($s, GET => '/ob/' . key_escape($_[0])); return $r->{status} == 200 ? $r->{content} : undef }
 
 # ---------------------------------------------------------------- basics
@@ -35,7 +29,7 @@ subtest 'PutObject then GetObject and HeadObject' => sub {
     is $r->{headers}{etag}, '"' . md5_hex($body) . '"', 'ETag is the quoted MD5';
     my $ver = $r->{headers}{'x-amz-version-id'};
     like $ver // '', qr/^[0-9a-f]{32}$/, 'x-amz-version-id';
-    is $ver, head_commit(), 'the version is the commit now at the branch head';
+    is $ver, head_commit($s, 'ob'), 'the version is the commit now at the branch head';
     is $r->{content}, '', 'no body';
 
     $r = s3($s, GET => '/ob/dir/file.bin');
@@ -108,22 +102,22 @@ subtest 'a small pfs_s3_piece_size' => sub {
 
 subtest 'Content-MD5' => sub {
     put_object($s, 'ob', 'md5', 'original');
-    my $head = head_commit();
+    my $head = head_commit($s, 'ob');
 
     my $r = s3($s, PUT => '/ob/md5', body => 'new', headers => { 'content-md5' => md5_b64('new') });
     is $r->{status}, 200, 'right digest';
-    $head = head_commit();
+    $head = head_commit($s, 'ob');
 
     $r = s3($s, PUT => '/ob/md5', body => 'newer', headers => { 'content-md5' => md5_b64('other') });
     is_s3_error($r, 400, 'BadDigest', 'wrong digest');
     is get_body('md5'), 'new', 'the object is unchanged';
-    is head_commit(), $head, 'no commit was made';
+    is head_commit($s, 'ob'), $head, 'no commit was made';
 
     for my $bad ('not base64!', 'AAAA', md5_hex('x'), '') {
         $r = s3($s, PUT => '/ob/md5', body => 'x', headers => { 'content-md5' => $bad });
         is_s3_error($r, 400, 'InvalidDigest', "malformed Content-MD5 '$bad'");
     }
-    is head_commit(), $head, 'still no commit';
+    is head_commit($s, 'ob'), $head, 'still no commit';
 
     my $big = 'z' x (3 * 1024 * 1024 + 17);
     $r = s3($s, PUT => '/ob/md5big', body => $big,
@@ -133,7 +127,7 @@ subtest 'Content-MD5' => sub {
 };
 
 subtest 'x-amz-content-sha256' => sub {
-    my $head = head_commit();
+    my $head = head_commit($s, 'ob');
     my $r = s3($s, PUT => '/ob/sha', body => 'payload',
                headers => { 'x-amz-content-sha256' => sha256_hex('payload') });
     is $r->{status}, 200, 'right hash';
@@ -206,7 +200,7 @@ subtest 'Expect: 100-continue' => sub {
 
 subtest 'a client that disconnects mid-body stores nothing' => sub {
     put_object($s, 'ob', 'broken', 'before');
-    my $head = head_commit();
+    my $head = head_commit($s, 'ob');
     for my $size (1000, 2 * 1024 * 1024) {
         my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $s->port) or die;
         print $sock "PUT /ob/broken HTTP/1.1\r\nHost: x\r\nContent-Length: " . ($size * 2)
@@ -217,7 +211,7 @@ subtest 'a client that disconnects mid-body stores nothing' => sub {
     }
     sleep 1;
     is get_body('broken'), 'before', 'the old object is intact';
-    is head_commit(), $head, 'no commit';
+    is head_commit($s, 'ob'), $head, 'no commit';
     is s3($s, GET => '/ob/broken')->{status}, 200, 'and readable';
 };
 
@@ -270,7 +264,7 @@ subtest 'an encoded slash is a slash' => sub {
 };
 
 subtest 'keys PFS cannot store: 400, nothing half-written' => sub {
-    my $head = head_commit();
+    my $head = head_commit($s, 'ob');
     for my $t ('a//b', '/lead', 'a/./b', 'a/../b', 'tail/', 'st%2Ar', 'q%3F', 'br%5Ba%5D',
                'c%7Bu%7D', 'bang%21', 'p%28a%29', 'at%40x', 'plus%2B', 'hat%5E', 'tab%09',
                'caf%C3%A9', 'ok/..', 'ok/.')
@@ -280,7 +274,7 @@ subtest 'keys PFS cannot store: 400, nothing half-written' => sub {
         like xval($r, '/Error/Code') // '', qr/^(InvalidFilePath|InvalidArgument|InvalidURI)$/,
             'an S3 error code';
     }
-    is head_commit(), $head, 'no commit';
+    is head_commit($s, 'ob'), $head, 'no commit';
 };
 
 subtest 'directories are not objects' => sub {
@@ -289,14 +283,14 @@ subtest 'directories are not objects' => sub {
     my $r = s3($s, HEAD => '/ob/tree');
     is $r->{status}, 404, 'HEAD of a directory';
     is $r->{content}, '', 'no body';
-    my $head = head_commit();
+    my $head = head_commit($s, 'ob');
     $r = s3($s, PUT => '/ob/tree', body => 'would hide the directory');
     cmp_ok $r->{status}, '>=', 400, "PUT over a directory is refused ($r->{status})";
     is get_body('tree/leaf'), 'leaf', 'the directory is intact';
-    is head_commit(), $head, 'no commit';
+    is head_commit($s, 'ob'), $head, 'no commit';
 
     put_object($s, 'ob', 'plainfile', 'f');
-    $head = head_commit();
+    $head = head_commit($s, 'ob');
     $r = s3($s, PUT => '/ob/plainfile/under', body => 'x');
     {
         local $TODO = 'a key under an existing file makes a file/directory '
@@ -334,10 +328,10 @@ subtest 'DeleteObject' => sub {
     is $r->{content}, '', 'no body';
     is s3($s, GET => '/ob/del/me')->{status}, 404, 'gone';
 
-    my $head = head_commit();
+    my $head = head_commit($s, 'ob');
     $r = s3($s, DELETE => '/ob/del/me');
     is $r->{status}, 204, 'a missing key: 204 as S3';
-    is head_commit(), $head, 'without an empty commit';
+    is head_commit($s, 'ob'), $head, 'without an empty commit';
 
     put_object($s, 'ob', 'keepdir/a', 'a');
     $r = s3($s, DELETE => '/ob/keepdir');

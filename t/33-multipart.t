@@ -46,10 +46,6 @@ sub complete {
               body => complete_xml(@$parts));
 }
 
-sub head_commit {
-    return pfs($s, InspectBranch => { branch => branch_ref('mp') })->{responses}[0]{head}{id};
-}
-
 # S3's ETag of a multipart object: MD5 of the parts' MD5s, "-", the count
 sub multipart_etag {
     my $md5s = join '', map { Digest::MD5::md5($_) } @_;
@@ -92,7 +88,7 @@ subtest 'create, upload three parts, list them, complete' => sub {
     is xval($r, '//s:IsTruncated'), 'false', 'not truncated';
 
     is s3($s, HEAD => '/mp/dir/big.bin')->{status}, 404, 'no object before Complete';
-    my $before = head_commit();
+    my $before = head_commit($s, 'mp');
 
     $r = complete('dir/big.bin', $id, [[1, $etags[0]], [2, $etags[1]], [3, $etags[2]]]);
     is $r->{status}, 200, 'CompleteMultipartUpload' or diag $r->{content};
@@ -106,7 +102,7 @@ subtest 'create, upload three parts, list them, complete' => sub {
     like $version // '', qr/^[0-9a-f]{32}$/, 'x-amz-version-id';
 
     # one commit on the branch holds the whole object
-    my $after = head_commit();
+    my $after = head_commit($s, 'mp');
     is $version, $after, 'the version is the new branch head';
     my $info = pfs_ok($s, InspectCommit => { commit => commit_ref('mp', 'master', $after) })
         ->{responses}[0];
@@ -175,7 +171,7 @@ subtest 'Complete: EntityTooSmall, InvalidPart, InvalidPartOrder, MalformedXML' 
     my $small = part('rules', $id, 1, 'tiny')->{headers}{etag};
     my $big = part('rules', $id, 2, $p1)->{headers}{etag};
     my $last = part('rules', $id, 3, 'end')->{headers}{etag};
-    my $before = head_commit();
+    my $before = head_commit($s, 'mp');
 
     is_s3_error(complete('rules', $id, [[1, $small], [2, $big]]), 400, 'EntityTooSmall',
                 'a part below 5 MiB that is not the last');
@@ -201,7 +197,7 @@ subtest 'Complete: EntityTooSmall, InvalidPart, InvalidPartOrder, MalformedXML' 
                    body => '<!DOCTYPE x [<!ENTITY e "2">]><CompleteMultipartUpload><Part><PartNumber>&e;</PartNumber><ETag>x</ETag></Part></CompleteMultipartUpload>'),
                 400, 'MalformedXML', 'a DTD');
 
-    is head_commit(), $before, 'no refused Complete made a commit';
+    is head_commit($s, 'mp'), $before, 'no refused Complete made a commit';
     is s3($s, HEAD => '/mp/rules')->{status}, 404, 'no object';
 
     # the upload survives refused Completes
@@ -305,7 +301,7 @@ subtest 'where uploads can begin' => sub {
     is_s3_error(s3($s, POST => '/mp/a*b?uploads'), 400, 'InvalidFilePath', 'a key PFS cannot hold');
     put_object($s, 'mp', 'd/file', 'x');
     is_s3_error(s3($s, POST => '/mp/d?uploads'), 400, 'InvalidFilePath', 'a key that is a directory');
-    my $head = head_commit();
+    my $head = head_commit($s, 'mp');
     is_s3_error(s3($s, POST => "/$head.master.mp/k?uploads"), 405, 'MethodNotAllowed',
                 'a bucket pinned to a commit');
 };

@@ -16,12 +16,6 @@ make_bucket($s, $_) for qw(src dst dev.src);
 
 my $ISO = qr/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
-sub head_commit {
-    my ($repo, $branch) = @_;
-    my $r = pfs($s, InspectBranch => { branch => branch_ref($repo, $branch) });
-    return $r->{responses}[0]{head}{id};
-}
-
 sub copy {
     my ($dst, $source, %h) = @_;
     return s3($s, PUT => $dst,
@@ -43,7 +37,7 @@ subtest 'copy within a bucket' => sub {
     is xval($r, '/s:CopyObjectResult/s:ETag'), $etag, 'ETag of the source';
     like xval($r, '/s:CopyObjectResult/s:LastModified') // '', $ISO,
         'LastModified';
-    is $r->{headers}{'x-amz-version-id'}, head_commit('src'),
+    is $r->{headers}{'x-amz-version-id'}, head_commit($s, 'src'),
         'x-amz-version-id: the new commit at the branch head';
     is $r->{headers}{'x-amz-copy-source-version-id'},
         $put->{headers}{'x-amz-version-id'},
@@ -72,7 +66,7 @@ subtest 'across buckets: another repo, another branch' => sub {
     my $r = copy('/dst/from-src', '/src/dir/orig.bin');
     is $r->{status}, 200 or diag $r->{content};
     ok body_of('/dst/from-src') eq $body, 'another repo';
-    is $r->{headers}{'x-amz-version-id'}, head_commit('dst'),
+    is $r->{headers}{'x-amz-version-id'}, head_commit($s, 'dst'),
         'the version is a commit of the destination repo';
 
     $r = copy('/dev.src/branch-copy', '/src/dir/orig.bin');
@@ -122,10 +116,10 @@ subtest 'from a version and from a commit-pinned bucket' => sub {
 };
 
 subtest 'a commit-pinned destination is read-only' => sub {
-    my $c = head_commit('dst');
+    my $c = head_commit($s, 'dst');
     my $r = copy("/$c.master.dst/nope", '/src/dir/orig.bin');
     is_s3_error($r, 405, 'MethodNotAllowed', 'refused');
-    is head_commit('dst'), $c, 'no commit';
+    is head_commit($s, 'dst'), $c, 'no commit';
 };
 
 subtest 'x-amz-copy-source-if-* conditions' => sub {
@@ -174,14 +168,14 @@ subtest 'metadata directive and copies onto the object itself' => sub {
     my $r = copy('/src/dir/orig.bin', '/src/dir/orig.bin');
     is_s3_error($r, 400, 'InvalidRequest', 'onto itself without REPLACE');
 
-    my $before = head_commit('src');
+    my $before = head_commit($s, 'src');
     $r = copy('/src/dir/orig.bin', '/src/dir/orig.bin',
               'x-amz-metadata-directive' => 'REPLACE',
               'Content-Type' => 'text/plain', 'x-amz-meta-a' => 'b');
     is $r->{status}, 200, 'onto itself with REPLACE' or diag $r->{content};
     my $v = $r->{headers}{'x-amz-version-id'};
     isnt $v, $before, 'a new version';
-    is $v, head_commit('src'), 'the new head';
+    is $v, head_commit($s, 'src'), 'the new head';
     is xval($r, '/s:CopyObjectResult/s:ETag'), $etag, 'the same ETag';
     ok body_of('/src/dir/orig.bin') eq $body, 'the same bytes';
 
@@ -194,7 +188,7 @@ subtest 'metadata directive and copies onto the object itself' => sub {
 };
 
 subtest 'bad sources and destinations' => sub {
-    my $c = head_commit('dst');
+    my $c = head_commit($s, 'dst');
     my @bad = (
         [ 400, 'InvalidArgument', 'no key', '/src' ],
         [ 400, 'InvalidArgument', 'an empty key', '/src/' ],
@@ -213,7 +207,7 @@ subtest 'bad sources and destinations' => sub {
         my ($status, $code, $name, $source) = @$b;
         is_s3_error(copy('/dst/bad', $source), $status, $code, $name);
     }
-    is head_commit('dst'), $c, 'no commit in the destination';
+    is head_commit($s, 'dst'), $c, 'no commit in the destination';
 
     is_s3_error(copy('/nob.dst/k', '/src/dir/orig.bin'), 404,
                 'NoSuchBucket', 'a missing destination branch');

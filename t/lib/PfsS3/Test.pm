@@ -33,7 +33,7 @@ our @EXPORT = (@Test::More::EXPORT, qw(
     stack s3 raw_http raw_request
     xml_doc xval xvals xcount is_s3_error
     pfs pfs_ok pfs_fill repo_ref branch_ref commit_ref
-    make_bucket put_object key_escape aws_cli_env
+    make_bucket put_object key_escape aws_cli_env head_commit
     md5_hex md5_b64 sha256_hex
     access_log_lines access_log_line error_log_text wait_until
     nginx_conf_test worker_pids rss_kib skip_all_but_in_ci skip_but_in_ci
@@ -319,6 +319,15 @@ sub put_object {
     die "PutObject $bucket/$key: $r->{status} $r->{content}\n"
         unless $r->{status} == 200;
     return $r;
+}
+
+# head_commit($stack, $repo, $branch): the id of the branch's head commit
+# (branch master by default), asked of PFS with InspectBranch; a bucket
+# named like its repo is that repo's master.
+sub head_commit {
+    my ($s, $repo, $branch) = @_;
+    my $r = pfs($s, InspectBranch => { branch => branch_ref($repo, $branch) });
+    return $r->{responses}[0]{head}{id};
 }
 
 # aws_cli_env($stack): %ENV for /usr/bin/aws as a user set it up: its own
