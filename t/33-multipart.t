@@ -21,19 +21,6 @@ make_bucket($s, 'mp');
 
 my $MiB = 1024 * 1024;
 
-sub create {
-    my ($key, $bucket) = @_;
-    my $r = s3($s, POST => '/' . ($bucket // 'mp') . '/' . key_escape($key) . '?uploads');
-    is $r->{status}, 200, "CreateMultipartUpload $key" or diag $r->{content};
-    return xval($r, '/s:InitiateMultipartUploadResult/s:UploadId');
-}
-
-sub part {
-    my ($key, $id, $n, $body, %o) = @_;
-    return s3($o{stack} // $s, PUT => "/mp/" . key_escape($key) . "?partNumber=$n&uploadId=$id",
-              body => $body, headers => $o{headers});
-}
-
 sub complete_xml {
     return '<CompleteMultipartUpload xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
          . join('', map { "<Part><PartNumber>$_->[0]</PartNumber><ETag>$_->[1]</ETag></Part>" } @_)
@@ -59,12 +46,12 @@ my $p3 = 'the last part may be small';
 # ---------------------------------------------------------------- the whole way
 
 subtest 'create, upload three parts, list them, complete' => sub {
-    my $id = create('dir/big.bin');
+    my $id = create_upload($s, 'mp', 'dir/big.bin');
     like $id // '', qr/^[0-9a-f]{32}$/, 'UploadId is 32 hex digits';
 
     my @etags;
     for ([1, $p1], [2, $p2], [3, $p3]) {
-        my $r = part('dir/big.bin', $id, @$_);
+        my $r = upload_part($s, 'mp', 'dir/big.bin', $id, @$_);
         is $r->{status}, 200, "UploadPart $_->[0]" or diag $r->{content};
         is $r->{headers}{etag}, '"' . md5_hex($_->[1]) . '"', "part $_->[0]: ETag is its MD5";
         push @etags, $r->{headers}{etag};
@@ -117,7 +104,7 @@ subtest 'create, upload three parts, list them, complete' => sub {
 
     # a completed upload is gone
     is_s3_error(s3($s, GET => "/mp/dir/big.bin?uploadId=$id"), 404, 'NoSuchUpload', 'ListParts after Complete');
-    is_s3_error(part('dir/big.bin', $id, 4, 'x'), 404, 'NoSuchUpload', 'UploadPart after Complete');
+    is_s3_error(upload_part($s, 'mp', 'dir/big.bin', $id, 4, 'x'), 404, 'NoSuchUpload', 'UploadPart after Complete');
     is_s3_error(complete('dir/big.bin', $id, [[1, $etags[0]]]), 404, 'NoSuchUpload', 'Complete again');
     is_s3_error(s3($s, DELETE => "/mp/dir/big.bin?uploadId=$id"), 404, 'NoSuchUpload', 'Abort after Complete');
     is xcount(s3($s, GET => '/mp?uploads'), '//s:Upload'), 0, 'no upload listed';
@@ -125,8 +112,8 @@ subtest 'create, upload three parts, list them, complete' => sub {
 
 subtest 'Complete of a subset of the parts, and overwriting an object' => sub {
     put_object($s, 'mp', 'ow', 'a small object that Complete replaces');
-    my $id = create('ow');
-    my @e = map { part('ow', $id, $_->[0], $_->[1])->{headers}{etag} } [1, $p1], [2, $p3], [5, $p2];
+    my $id = create_upload($s, 'mp', 'ow');
+    my @e = map { upload_part($s, 'mp', 'ow', $id, $_->[0], $_->[1])->{headers}{etag} } [1, $p1], [2, $p3], [5, $p2];
     # parts 1 and 5 only; unquoted ETags as some clients send them
     (my $e5 = $e[2]) =~ s/"//g;
     my $r = complete('ow', $id, [[1, $e[0]], [5, uc $e5]]);
@@ -135,8 +122,8 @@ subtest 'Complete of a subset of the parts, and overwriting an object' => sub {
 };
 
 subtest 'one part' => sub {
-    my $id = create('one');
-    my $e = part('one', $id, 1, 'small single part')->{headers}{etag};
+    my $id = create_upload($s, 'mp', 'one');
+    my $e = upload_part($s, 'mp', 'one', $id, 1, 'small single part')->{headers}{etag};
     my $r = complete('one', $id, [[1, $e]]);
     is $r->{status}, 200 or diag $r->{content};
     is xval($r, '//s:ETag'), '"' . md5_hex('small single part') . '"',
@@ -145,9 +132,9 @@ subtest 'one part' => sub {
 };
 
 subtest 'a part uploaded again replaces the first' => sub {
-    my $id = create('again');
-    part('again', $id, 1, 'first');
-    my $e = part('again', $id, 1, 'second')->{headers}{etag};
+    my $id = create_upload($s, 'mp', 'again');
+    upload_part($s, 'mp', 'again', $id, 1, 'first');
+    my $e = upload_part($s, 'mp', 'again', $id, 1, 'second')->{headers}{etag};
     my $r = s3($s, GET => "/mp/again?uploadId=$id");
     is_deeply [xvals($r, '//s:Part/s:Size')], [6], 'one part, the second body';
     is complete('again', $id, [[1, $e]])->{status}, 200, 'Complete';
@@ -157,20 +144,20 @@ subtest 'a part uploaded again replaces the first' => sub {
 # ---------------------------------------------------------------- rules
 
 subtest 'part numbers 1..10000' => sub {
-    my $id = create('numbers');
+    my $id = create_upload($s, 'mp', 'numbers');
     for my $n (0, 10001, -1, 'x', '') {
-        is_s3_error(part('numbers', $id, $n, 'x'), 400, 'InvalidArgument', "partNumber '$n'");
+        is_s3_error(upload_part($s, 'mp', 'numbers', $id, $n, 'x'), 400, 'InvalidArgument', "partNumber '$n'");
     }
-    is part('numbers', $id, 10000, 'x')->{status}, 200, 'partNumber 10000';
-    is part('numbers', $id, 1, 'x')->{status}, 200, 'partNumber 1';
+    is upload_part($s, 'mp', 'numbers', $id, 10000, 'x')->{status}, 200, 'partNumber 10000';
+    is upload_part($s, 'mp', 'numbers', $id, 1, 'x')->{status}, 200, 'partNumber 1';
     s3($s, DELETE => "/mp/numbers?uploadId=$id");
 };
 
 subtest 'Complete: EntityTooSmall, InvalidPart, InvalidPartOrder, MalformedXML' => sub {
-    my $id = create('rules');
-    my $small = part('rules', $id, 1, 'tiny')->{headers}{etag};
-    my $big = part('rules', $id, 2, $p1)->{headers}{etag};
-    my $last = part('rules', $id, 3, 'end')->{headers}{etag};
+    my $id = create_upload($s, 'mp', 'rules');
+    my $small = upload_part($s, 'mp', 'rules', $id, 1, 'tiny')->{headers}{etag};
+    my $big = upload_part($s, 'mp', 'rules', $id, 2, $p1)->{headers}{etag};
+    my $last = upload_part($s, 'mp', 'rules', $id, 3, 'end')->{headers}{etag};
     my $before = head_commit($s, 'mp');
 
     is_s3_error(complete('rules', $id, [[1, $small], [2, $big]]), 400, 'EntityTooSmall',
@@ -207,8 +194,8 @@ subtest 'Complete: EntityTooSmall, InvalidPart, InvalidPartOrder, MalformedXML' 
 };
 
 subtest 'a Complete whose client goes away leaves the object whole or absent' => sub {
-    my $id = create('cut');
-    my @e = map { part('cut', $id, $_, $_ == 3 ? $p3 : $p1)->{headers}{etag} } 1 .. 3;
+    my $id = create_upload($s, 'mp', 'cut');
+    my @e = map { upload_part($s, 'mp', 'cut', $id, $_, $_ == 3 ? $p3 : $p1)->{headers}{etag} } 1 .. 3;
     my $xml = complete_xml([1, $e[0]], [2, $e[1]], [3, $e[2]]);
     # the request, and the connection closed at once
     my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $s->port)
@@ -249,25 +236,25 @@ subtest 'a Complete whose client goes away leaves the object whole or absent' =>
 };
 
 subtest 'UploadPart verifies Content-MD5, x-amz-content-sha256 and x-amz-checksum-* like PutObject' => sub {
-    my $id = create('digest');
-    is_s3_error(part('digest', $id, 1, 'body', headers => { 'Content-MD5' => md5_b64('other') }),
+    my $id = create_upload($s, 'mp', 'digest');
+    is_s3_error(upload_part($s, 'mp', 'digest', $id, 1, 'body', headers => { 'Content-MD5' => md5_b64('other') }),
                 400, 'BadDigest', 'Content-MD5 mismatch');
-    is_s3_error(part('digest', $id, 1, 'body',
+    is_s3_error(upload_part($s, 'mp', 'digest', $id, 1, 'body',
                      headers => { 'x-amz-content-sha256' => sha256_hex('other') }),
                 400, 'XAmzContentSHA256Mismatch', 'x-amz-content-sha256 mismatch');
     my $r = s3($s, GET => "/mp/digest?uploadId=$id");
     is xcount($r, '//s:Part'), 0, 'no part was stored';
     # x-amz-checksum-sha256: verified, and given back as S3 does
     my $sha = MIME::Base64::encode_base64(Digest::SHA::sha256('body'), '');
-    is_s3_error(part('digest', $id, 1, 'body', headers => { 'x-amz-checksum-sha256' =>
+    is_s3_error(upload_part($s, 'mp', 'digest', $id, 1, 'body', headers => { 'x-amz-checksum-sha256' =>
                      MIME::Base64::encode_base64(Digest::SHA::sha256('other'), '') }),
                 400, 'BadDigest', 'x-amz-checksum-sha256 mismatch');
-    my $r2 = part('digest', $id, 2, 'body', headers => { 'x-amz-checksum-sha256' => $sha });
+    my $r2 = upload_part($s, 'mp', 'digest', $id, 2, 'body', headers => { 'x-amz-checksum-sha256' => $sha });
     is $r2->{status}, 200, 'x-amz-checksum-sha256 right: stored';
     is $r2->{headers}{'x-amz-checksum-sha256'}, $sha, '... and answered';
     s3($s, DELETE => "/mp/digest?uploadId=$id");
-    $id = create('digest');
-    is part('digest', $id, 1, 'body', headers => { 'Content-MD5' => md5_b64('body'),
+    $id = create_upload($s, 'mp', 'digest');
+    is upload_part($s, 'mp', 'digest', $id, 1, 'body', headers => { 'Content-MD5' => md5_b64('body'),
                                                   'x-amz-content-sha256' => sha256_hex('body') })
         ->{status}, 200, 'right digests: stored';
     s3($s, DELETE => "/mp/digest?uploadId=$id");
@@ -275,24 +262,24 @@ subtest 'UploadPart verifies Content-MD5, x-amz-content-sha256 and x-amz-checksu
 
 subtest 'NoSuchUpload' => sub {
     my $none = 'f' x 32;
-    is_s3_error(part('k', $none, 1, 'x'), 404, 'NoSuchUpload', 'UploadPart, unknown id');
-    is_s3_error(part('k', 'not-an-id', 1, 'x'), 404, 'NoSuchUpload', 'UploadPart, malformed id');
+    is_s3_error(upload_part($s, 'mp', 'k', $none, 1, 'x'), 404, 'NoSuchUpload', 'UploadPart, unknown id');
+    is_s3_error(upload_part($s, 'mp', 'k', 'not-an-id', 1, 'x'), 404, 'NoSuchUpload', 'UploadPart, malformed id');
     is_s3_error(s3($s, GET => "/mp/k?uploadId=$none"), 404, 'NoSuchUpload', 'ListParts');
     is_s3_error(complete('k', $none, [[1, '"x"']]), 404, 'NoSuchUpload', 'Complete');
     is_s3_error(s3($s, DELETE => "/mp/k?uploadId=$none"), 404, 'NoSuchUpload', 'Abort');
     # an upload id belongs to its key
-    my $id = create('mine');
-    is_s3_error(part('other', $id, 1, 'x'), 404, 'NoSuchUpload', 'the id of another key');
+    my $id = create_upload($s, 'mp', 'mine');
+    is_s3_error(upload_part($s, 'mp', 'other', $id, 1, 'x'), 404, 'NoSuchUpload', 'the id of another key');
     s3($s, DELETE => "/mp/mine?uploadId=$id");
 };
 
 subtest 'Abort' => sub {
-    my $id = create('aborted');
-    part('aborted', $id, 1, $p3);
+    my $id = create_upload($s, 'mp', 'aborted');
+    upload_part($s, 'mp', 'aborted', $id, 1, $p3);
     my $r = s3($s, DELETE => "/mp/aborted?uploadId=$id");
     is $r->{status}, 204, 'AbortMultipartUpload: 204';
     is_s3_error(s3($s, GET => "/mp/aborted?uploadId=$id"), 404, 'NoSuchUpload', 'gone');
-    is_s3_error(part('aborted', $id, 2, 'x'), 404, 'NoSuchUpload', 'no more parts');
+    is_s3_error(upload_part($s, 'mp', 'aborted', $id, 2, 'x'), 404, 'NoSuchUpload', 'no more parts');
     is s3($s, HEAD => '/mp/aborted')->{status}, 404, 'no object';
 };
 
@@ -310,7 +297,7 @@ subtest 'UploadPartCopy: a whole object by reference, ranges through a temporary
     my $src = join '', map { chr(($_ * 7 + 3) % 251) } 0 .. (12 * $MiB + 999);
     my $pr = put_object($s, 'mp', 'copy/src', $src);
     my $src_version = $pr->{headers}{'x-amz-version-id'};
-    my $id = create('copy/dst');
+    my $id = create_upload($s, 'mp', 'copy/dst');
     my $copy = sub {
         my ($n, %h) = @_;
         return s3($s, PUT => "/mp/copy/dst?partNumber=$n&uploadId=$id",
@@ -343,7 +330,7 @@ subtest 'UploadPartCopy: a whole object by reference, ranges through a temporary
         'the bytes of the copied parts';
 
     # errors
-    $id = create('copy/err');
+    $id = create_upload($s, 'mp', 'copy/err');
     my $err = sub {
         my ($n, %h) = @_;
         return s3($s, PUT => "/mp/copy/err?partNumber=$n&uploadId=$id",
@@ -369,7 +356,7 @@ subtest 'UploadPartCopy: a whole object by reference, ranges through a temporary
 subtest 'ListMultipartUploads' => sub {
     my %ids;
     for my $k ('list/a', 'list/b', 'list/b', 'list/sub/c', 'other') {
-        push @{ $ids{$k} }, create($k);
+        push @{ $ids{$k} }, create_upload($s, 'mp', $k);
     }
     my $r = s3($s, GET => '/mp?uploads&prefix=list/');
     is $r->{status}, 200, 'ListMultipartUploads';
@@ -409,9 +396,9 @@ subtest 'ListMultipartUploads' => sub {
 
 subtest 'an upload begun through one nginx is completed through another' => sub {
     my $s2 = stack(no_pfsd => 1, pfsd_upstream => $s->pfsd_addr)->start;
-    my $id = create('shared');
-    my $e1 = part('shared', $id, 1, $p1)->{headers}{etag};
-    my $e2 = part('shared', $id, 2, $p3, stack => $s2)->{headers}{etag};
+    my $id = create_upload($s, 'mp', 'shared');
+    my $e1 = upload_part($s, 'mp', 'shared', $id, 1, $p1)->{headers}{etag};
+    my $e2 = upload_part($s2, 'mp', 'shared', $id, 2, $p3)->{headers}{etag};
     my $r = s3($s2, GET => "/mp/shared?uploadId=$id");
     is xcount($r, '//s:Part'), 2, 'the second nginx lists both parts';
     $r = complete('shared', $id, [[1, $e1], [2, $e2]], stack => $s2);
@@ -423,7 +410,7 @@ subtest 'an upload begun through one nginx is completed through another' => sub 
 # ---------------------------------------------------------------- hostile
 
 subtest 'a Complete document larger than any 10,000-part one' => sub {
-    my $id = create('huge');
+    my $id = create_upload($s, 'mp', 'huge');
     my $xml = '<CompleteMultipartUpload>' . ('<!-- padding -->' x 200000) . '</CompleteMultipartUpload>';
     is_s3_error(s3($s, POST => "/mp/huge?uploadId=$id", body => $xml), 400, 'MalformedXML',
                 'refused from its Content-Length');

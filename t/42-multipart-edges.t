@@ -12,21 +12,9 @@ use PfsS3::Test;
 my $s = stack()->start;
 make_bucket($s, 'mp');
 
-sub create {
-    my ($key) = @_;
-    my $r = s3($s, POST => '/mp/' . key_escape($key) . '?uploads');
-    is $r->{status}, 200, "CreateMultipartUpload $key" or diag $r->{content};
-    return xval($r, '/s:InitiateMultipartUploadResult/s:UploadId');
-}
-
-sub part {
-    my ($key, $id, $n, $body) = @_;
-    return s3($s, PUT => '/mp/' . key_escape($key) . "?partNumber=$n&uploadId=$id", body => $body);
-}
-
 subtest 'the multipart repo is no bucket' => sub {
-    my $id = create('secret');
-    is part('secret', $id, 1, 'part data')->{status}, 200, 'a part';
+    my $id = create_upload($s, 'mp', 'secret');
+    is upload_part($s, 'mp', 'secret', $id, 1, 'part data')->{status}, 200, 'a part';
     my $part = "default/mp/user/master/latest/secret/$id/1";
     my $g = pfs($s, GlobFile => { commit => { branch => { name => 'master',
                 repo => { name => '_s3gateway_multipart_', type => 'user',
@@ -70,10 +58,10 @@ sub mp_files {
 
 subtest 'Abort and Complete leave an upload of the key "<key>/<uploadId>" alone' => sub {
     # Abort of (n, X) while (n/X, Y) lives in X's directory
-    my $x = create('n');
-    is part('n', $x, 1, 'outer')->{status}, 200, 'a part of n';
-    my $y = create("n/$x");
-    is part("n/$x", $y, 1, 'inner')->{status}, 200, "a part of n/$x";
+    my $x = create_upload($s, 'mp', 'n');
+    is upload_part($s, 'mp', 'n', $x, 1, 'outer')->{status}, 200, 'a part of n';
+    my $y = create_upload($s, 'mp', "n/$x");
+    is upload_part($s, 'mp', "n/$x", $y, 1, 'inner')->{status}, 200, "a part of n/$x";
     is s3($s, DELETE => "/mp/n?uploadId=$x")->{status}, 204, 'Abort n';
     is_s3_error(s3($s, GET => "/mp/n?uploadId=$x"), 404, 'NoSuchUpload', 'n is gone');
     my $r = s3($s, GET => "/mp/n/$x?uploadId=$y");
@@ -84,10 +72,10 @@ subtest 'Abort and Complete leave an upload of the key "<key>/<uploadId>" alone'
                   ["n/$x"], "n/$x is still listed";
 
     # Complete of (m, X) likewise
-    my $mx = create('m');
-    my $e = part('m', $mx, 1, 'the object')->{headers}{etag};
-    my $my = create("m/$mx");
-    my $ie = part("m/$mx", $my, 1, 'inner part')->{headers}{etag};
+    my $mx = create_upload($s, 'mp', 'm');
+    my $e = upload_part($s, 'mp', 'm', $mx, 1, 'the object')->{headers}{etag};
+    my $my = create_upload($s, 'mp', "m/$mx");
+    my $ie = upload_part($s, 'mp', "m/$mx", $my, 1, 'inner part')->{headers}{etag};
     $r = s3($s, POST => "/mp/m?uploadId=$mx",
             body => "<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>$e</ETag></Part></CompleteMultipartUpload>");
     is $r->{status}, 200, 'Complete m' or diag $r->{content};
@@ -101,9 +89,9 @@ subtest 'Abort and Complete leave an upload of the key "<key>/<uploadId>" alone'
 };
 
 subtest 'ListParts max-parts=0; Complete values with whitespace around them' => sub {
-    my $id = create('ws');
-    my $e1 = part('ws', $id, 1, 'x' x (5 * 1024 * 1024))->{headers}{etag};
-    my $e2 = part('ws', $id, 2, 'tail')->{headers}{etag};
+    my $id = create_upload($s, 'mp', 'ws');
+    my $e1 = upload_part($s, 'mp', 'ws', $id, 1, 'x' x (5 * 1024 * 1024))->{headers}{etag};
+    my $e2 = upload_part($s, 'mp', 'ws', $id, 2, 'tail')->{headers}{etag};
     my $r = s3($s, GET => "/mp/ws?uploadId=$id&max-parts=0");
     is $r->{status}, 200, 'ListParts max-parts=0' or diag $r->{content};
     is xval($r, '//s:IsTruncated'), 'false', 'a page of nothing is not truncated';
@@ -132,14 +120,14 @@ XML
 };
 
 subtest 'ListMultipartUploads: markers and common prefixes in path order' => sub {
-    my $d = create('d');
-    my $da = create('d/a');
+    my $d = create_upload($s, 'mp', 'd');
+    my $da = create_upload($s, 'mp', 'd/a');
     my $r = s3($s, GET => '/mp?uploads&prefix=d&key-marker=d');
     is_deeply [xvals($r, '//s:Upload/s:Key')], ['d/a'], 'key-marker=d skips d only, not d/a';
 
     my %all;
     for my $k ('p', 'p/0', 'p/z', 'p/0/x') {
-        $all{"$k " . create($k)} = 1 for 1 .. 3;
+        $all{"$k " . create_upload($s, 'mp', $k)} = 1 for 1 .. 3;
     }
     $r = s3($s, GET => '/mp?uploads&prefix=p');
     my @keys = xvals($r, '//s:Upload/s:Key');
@@ -172,7 +160,7 @@ subtest 'ListMultipartUploads: markers and common prefixes in path order' => sub
 };
 
 subtest 'an UploadPart whose upload is aborted while its body is sent leaves no part' => sub {
-    my $id = create('race');
+    my $id = create_upload($s, 'mp', 'race');
     my @chunks = ('a' x 1000, 'b' x 1000, '');
     my $abort;
     my $r = s3($s, PUT => "/mp/race?partNumber=1&uploadId=$id",

@@ -34,6 +34,7 @@ our @EXPORT = (@Test::More::EXPORT, qw(
     xml_doc xval xvals xcount is_s3_error
     pfs pfs_ok pfs_fill repo_ref branch_ref commit_ref
     make_bucket put_object key_escape aws_cli_env head_commit
+    create_upload upload_part
     md5_hex md5_b64 sha256_hex
     access_log_lines access_log_line error_log_text wait_until
     nginx_conf_test worker_pids rss_kib skip_all_but_in_ci skip_but_in_ci
@@ -328,6 +329,25 @@ sub head_commit {
     my ($s, $repo, $branch) = @_;
     my $r = pfs($s, InspectBranch => { branch => branch_ref($repo, $branch) });
     return $r->{responses}[0]{head}{id};
+}
+
+# create_upload($stack, $bucket, $key): CreateMultipartUpload, which must
+# answer 200 (a test of its own); returns the UploadId.
+sub create_upload {
+    my ($s, $bucket, $key) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my $r = s3($s, POST => "/$bucket/" . key_escape($key) . '?uploads');
+    is $r->{status}, 200, "CreateMultipartUpload $key" or diag $r->{content};
+    return xval($r, '/s:InitiateMultipartUploadResult/s:UploadId');
+}
+
+# upload_part($stack, $bucket, $key, $upload_id, $part_number, $body,
+#             headers => {..}): the UploadPart response, whatever it is.
+sub upload_part {
+    my ($s, $bucket, $key, $id, $n, $body, %o) = @_;
+    return s3($s, PUT => "/$bucket/" . key_escape($key)
+                         . "?partNumber=$n&uploadId=$id",
+              body => $body, headers => $o{headers});
 }
 
 # aws_cli_env($stack): %ENV for /usr/bin/aws as a user set it up: its own
