@@ -132,6 +132,13 @@ static ngx_command_t  ngx_http_pfs_s3_commands[] = {
       offsetof(ngx_http_pfs_s3_loc_conf_t, create_project),
       NULL },
 
+    { ngx_string("pfs_s3_request_buffering"),
+      NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_FLAG,
+      ngx_conf_set_flag_slot,
+      NGX_HTTP_LOC_CONF_OFFSET,
+      offsetof(ngx_http_pfs_s3_loc_conf_t, request_buffering),
+      NULL },
+
     { ngx_string("pfs_s3_pfs_token"),
       NGX_HTTP_MAIN_CONF|NGX_HTTP_SRV_CONF|NGX_HTTP_LOC_CONF|NGX_CONF_TAKE1,
       ngx_http_set_complex_value_slot,
@@ -360,6 +367,10 @@ ngx_http_pfs_s3_postconfiguration(ngx_conf_t *cf)
         return NGX_ERROR;
     }
 
+    if (ngx_http_pfs_s3_stream_init(cf) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
     return ngx_http_pfs_s3_body_init(cf);
 }
 
@@ -425,6 +436,7 @@ ngx_http_pfs_s3_create_loc_conf(ngx_conf_t *cf)
     conf->max_xml_size = NGX_CONF_UNSET_SIZE;
     conf->versions_depth = NGX_CONF_UNSET;
     conf->create_project = NGX_CONF_UNSET;
+    conf->request_buffering = NGX_CONF_UNSET;
     conf->pfs_token = NGX_CONF_UNSET_PTR;
     conf->auth = NGX_CONF_UNSET_UINT;
     conf->credentials = NGX_CONF_UNSET_PTR;
@@ -476,6 +488,8 @@ ngx_http_pfs_s3_merge_loc_conf(ngx_conf_t *cf, void *parent, void *child)
                               64 * 1024);
     ngx_conf_merge_value(conf->versions_depth, prev->versions_depth, 64);
     ngx_conf_merge_value(conf->create_project, prev->create_project, 0);
+    ngx_conf_merge_value(conf->request_buffering, prev->request_buffering,
+                         0);
     ngx_conf_merge_ptr_value(conf->pfs_token, prev->pfs_token, NULL);
 
     return ngx_http_pfs_s3_auth_merge(cf, prev, conf);

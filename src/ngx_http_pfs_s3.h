@@ -198,6 +198,7 @@ typedef struct {
     size_t                     max_xml_size;
     ngx_int_t                  versions_depth;  /* commits walked */
     ngx_flag_t                 create_project;
+    ngx_flag_t                 request_buffering;
     ngx_http_complex_value_t  *pfs_token;
 
     ngx_uint_t                     auth;         /* NGX_HTTP_PFS_S3_AUTH_* */
@@ -311,6 +312,7 @@ struct ngx_http_pfs_s3_call_s {
     unsigned                           cut:1;       /* we stopped reading */
     unsigned                           bad:1;       /* undecodable answer */
     unsigned                           completed:1;
+    unsigned                           stream:1;    /* body still arriving */
 };
 
 
@@ -397,6 +399,15 @@ struct ngx_http_pfs_s3_ctx_s {
     off_t                              body_received;
     ngx_http_pfs_s3_body_pt            body_next;
 
+    /* the ModifyFile a PutObject or UploadPart body goes to (body.c) */
+    PfsV2__Commit                     *write_commit;
+    ngx_str_t                          write_path;
+    ngx_http_pfs_s3_done_pt            write_done;
+    void                              *write_data;
+    size_t                             write_piece;
+    ngx_chain_t                       *write_free;     /* frame headers */
+    ngx_chain_t                       *write_busy;
+
     /* aws-chunked request bodies */
     ngx_http_pfs_s3_chunk_state_e      chunk_state;
     off_t                              chunk_rest;
@@ -423,6 +434,7 @@ struct ngx_http_pfs_s3_ctx_s {
     unsigned                           check_md5:1;
     unsigned                           have_md5:1;
     unsigned                           pfs_token_set:1;
+    unsigned                           streaming:1;  /* body.c */
 };
 
 
@@ -473,6 +485,7 @@ ngx_http_pfs_s3_call_t *ngx_http_pfs_s3_call_create(ngx_http_request_t *r,
     ngx_http_pfs_s3_done_pt done);
 ngx_int_t ngx_http_pfs_s3_call_start(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call, ngx_chain_t *body);
+ngx_int_t ngx_http_pfs_s3_stream_init(ngx_conf_t *cf);
 ngx_int_t ngx_http_pfs_s3_call(ngx_http_request_t *r, const char *method,
     const ProtobufCMessage *req, const ProtobufCMessageDescriptor *response,
     ngx_http_pfs_s3_message_pt on_message, ngx_http_pfs_s3_done_pt done,
@@ -620,9 +633,6 @@ ngx_int_t ngx_http_pfs_s3_get_file(ngx_http_request_t *r, PfsV2__File *file,
     ngx_http_pfs_s3_done_pt done, void *data);
 ngx_int_t ngx_http_pfs_s3_target_inspected(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
-ngx_int_t ngx_http_pfs_s3_write_body(ngx_http_request_t *r,
-    PfsV2__Commit *commit, char *path, ngx_http_pfs_s3_done_pt done,
-    void *data);
 
 /* multipart uploads: ngx_http_pfs_s3_multipart.c */
 ngx_int_t ngx_http_pfs_s3_multipart(ngx_http_request_t *r);
@@ -646,6 +656,9 @@ ngx_int_t ngx_http_pfs_s3_read_body(ngx_http_request_t *r,
     ngx_http_pfs_s3_body_pt next);
 ngx_int_t ngx_http_pfs_s3_read_xml_body(ngx_http_request_t *r,
     ngx_http_pfs_s3_body_pt next);
+ngx_int_t ngx_http_pfs_s3_write_object(ngx_http_request_t *r,
+    PfsV2__Commit *commit, char *path, ngx_http_pfs_s3_done_pt done,
+    void *data);
 ngx_chain_t *ngx_http_pfs_s3_body_slices(ngx_http_request_t *r,
     ngx_str_t *path, size_t piece, ngx_uint_t *empty);
 ngx_chain_t *ngx_http_pfs_s3_chain_slices(ngx_pool_t *pool, ngx_chain_t *in,

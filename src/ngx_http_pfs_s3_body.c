@@ -10,6 +10,9 @@
  * headers we write, each followed by a buffer that points at a piece of the
  * body where nginx keeps it (memory or the temporary file).  Nothing of the
  * body is copied in nginx's memory.
+ *
+ * A body larger than client_body_buffer_size is not kept at all: it is
+ * streamed (ngx_http_pfs_s3_write_object()).
  */
 
 #include <ngx_http_pfs_s3.h>
@@ -25,8 +28,22 @@ static ngx_int_t ngx_http_pfs_s3_unchunk_char(ngx_http_request_t *r,
 static void ngx_http_pfs_s3_trailer_char(ngx_http_pfs_s3_ctx_t *ctx,
     u_char c);
 static void ngx_http_pfs_s3_digest_cleanup(void *data);
+static ngx_http_pfs_s3_ctx_t *ngx_http_pfs_s3_body_ctx(ngx_http_request_t *r);
+static ngx_uint_t ngx_http_pfs_s3_can_stream(ngx_http_request_t *r,
+    ngx_http_pfs_s3_ctx_t *ctx);
+static ngx_int_t ngx_http_pfs_s3_write_ready(ngx_http_request_t *r);
+static ngx_int_t ngx_http_pfs_s3_write_stream(ngx_http_request_t *r,
+    ngx_http_pfs_s3_ctx_t *ctx);
+static ngx_int_t ngx_http_pfs_s3_write_done(ngx_http_request_t *r,
+    ngx_http_pfs_s3_call_t *call);
+static ngx_chain_t *ngx_http_pfs_s3_write_start(ngx_http_request_t *r,
+    ngx_http_pfs_s3_ctx_t *ctx);
+static ngx_int_t ngx_http_pfs_s3_frame_body(ngx_http_request_t *r,
+    ngx_http_pfs_s3_ctx_t *ctx, ngx_chain_t **in);
 static ngx_chain_t *ngx_http_pfs_s3_piece_header(ngx_pool_t *pool,
     ngx_str_t *path, size_t n);
+static u_char *ngx_http_pfs_s3_piece_write(u_char *p, ngx_str_t *path,
+    size_t n);
 static u_char *ngx_http_pfs_s3_varint(u_char *p, uint64_t v);
 static ngx_int_t ngx_http_pfs_s3_hex_decode(u_char *dst, u_char *src,
     size_t len);
@@ -275,15 +292,16 @@ static ngx_int_t
 ngx_http_pfs_s3_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
 {
     size_t                  size;
+    ngx_int_t               rc;
     ngx_buf_t              *b;
     ngx_chain_t            *cl;
     ngx_http_pfs_s3_ctx_t  *ctx;
 
-    ctx = ngx_http_get_module_ctx(r, ngx_http_pfs_s3_module);
+    ctx = ngx_http_pfs_s3_body_ctx(r);
 
-    if (r != r->main || ctx == NULL || ctx->type != NGX_HTTP_PFS_S3_CTX_REQUEST
+    if (ctx == NULL
         || (ctx->md5 == NULL && ctx->sha256 == NULL && !ctx->aws_chunked
-            && ctx->checksum == NULL))
+            && ctx->checksum == NULL && !ctx->streaming))
     {
         return ngx_http_next_request_body_filter(r, in);
     }
@@ -332,7 +350,56 @@ ngx_http_pfs_s3_request_body_filter(ngx_http_request_t *r, ngx_chain_t *in)
         }
     }
 
-    return ngx_http_next_request_body_filter(r, in);
+    if (!ctx->streaming) {
+        return ngx_http_next_request_body_filter(r, in);
+    }
+
+    if (ngx_http_pfs_s3_frame_body(r, ctx, &in) != NGX_OK) {
+        return NGX_HTTP_BAD_REQUEST;
+    }
+
+    rc = ngx_http_next_request_body_filter(r, in);
+
+    /* the links are ours (the next filters keep the buffers in their own) */
+
+    while (in) {
+        cl = in;
+        in = in->next;
+        ngx_free_chain(r->pool, cl);
+    }
+
+    return rc;
+}
+
+
+/*
+ * The request whose body the filter sees: the client's, or a streamed
+ * ModifyFile call reading the client's body on its behalf.
+ */
+
+static ngx_http_pfs_s3_ctx_t *
+ngx_http_pfs_s3_body_ctx(ngx_http_request_t *r)
+{
+    ngx_http_pfs_s3_ctx_t   *ctx;
+    ngx_http_pfs_s3_call_t  *call;
+
+    if (r != r->main) {
+        call = ngx_http_get_module_ctx(r, ngx_http_pfs_s3_module);
+
+        if (call == NULL || call->type != NGX_HTTP_PFS_S3_CTX_CALL
+            || !call->stream)
+        {
+            return NULL;
+        }
+    }
+
+    ctx = ngx_http_get_module_ctx(r->main, ngx_http_pfs_s3_module);
+
+    if (ctx == NULL || ctx->type != NGX_HTTP_PFS_S3_CTX_REQUEST) {
+        return NULL;
+    }
+
+    return ctx;
 }
 
 
@@ -652,6 +719,335 @@ ngx_http_pfs_s3_digests_finish(ngx_http_request_t *r,
 
 
 /*
+ * Reads the body of a PutObject or UploadPart and writes it to "path" in
+ * "commit" (a branch: a commit of its own) with one ModifyFile stream:
+ * delete_file, then the body as add_file pieces.  "done" gets that call.
+ *
+ * A body larger than client_body_buffer_size is streamed instead of being
+ * kept in a temporary file: the ModifyFile starts with the body's first
+ * bytes, and nginx's own unbuffered body reading (that of grpc_pass with
+ * grpc_request_buffering off) moves the rest from the client to PFS as it
+ * arrives, through our request body filter, which frames it and computes
+ * its digests.  The stream ends (and PFS commits) only once the digests
+ * hold; otherwise it is broken off, and PFS drops a ModifyFile whose stream
+ * never ended.
+ */
+
+ngx_int_t
+ngx_http_pfs_s3_write_object(ngx_http_request_t *r, PfsV2__Commit *commit,
+    char *path, ngx_http_pfs_s3_done_pt done, void *data)
+{
+    ngx_http_pfs_s3_ctx_t       *ctx;
+    ngx_http_pfs_s3_loc_conf_t  *plcf;
+
+    ctx = ngx_http_pfs_s3_get_ctx(r);
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_pfs_s3_module);
+
+    ctx->write_commit = commit;
+    ctx->write_path.data = (u_char *) path;
+    ctx->write_path.len = ngx_strlen(path);
+    ctx->write_done = done;
+    ctx->write_data = data;
+    ctx->write_piece = plcf->piece_size;
+
+    if (ngx_http_pfs_s3_can_stream(r, ctx)) {
+        ctx->streaming = 1;
+        r->request_body_no_buffering = 1;
+    }
+
+    return ngx_http_pfs_s3_read_body(r, ngx_http_pfs_s3_write_ready);
+}
+
+
+/*
+ * Streamed: bodies that nginx would write to a temporary file, of a known
+ * length, from HTTP/1 clients (HTTP/2 has a body reader of its own), and
+ * without aws-chunked framing (its removal frees nginx's read buffers
+ * before PFS has the bytes).  Each buffer nginx reads becomes one add_file
+ * message, so it must fit pfs_s3_piece_size.
+ */
+
+static ngx_uint_t
+ngx_http_pfs_s3_can_stream(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
+{
+    ngx_http_core_loc_conf_t    *clcf;
+    ngx_http_pfs_s3_loc_conf_t  *plcf;
+
+    clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
+    plcf = ngx_http_get_module_loc_conf(r, ngx_http_pfs_s3_module);
+
+#if (NGX_HTTP_V2)
+    if (r->stream) {
+        return 0;
+    }
+#endif
+
+    return plcf->request_buffering == 0
+           && !r->headers_in.chunked
+           && !ctx->aws_chunked
+           && !r->request_body_in_file_only
+           && r->headers_in.content_length_n
+              > (off_t) clcf->client_body_buffer_size
+           && clcf->client_body_buffer_size <= ctx->write_piece;
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_write_ready(ngx_http_request_t *r)
+{
+    ngx_uint_t              empty;
+    ngx_chain_t            *body, **ll;
+    ngx_http_pfs_s3_ctx_t  *ctx;
+    PfsV2__AddFile          add = PFS_V2__ADD_FILE__INIT;
+    PfsV2__ModifyFileRequest  req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
+
+    ctx = ngx_http_pfs_s3_get_ctx(r);
+
+    /* a streamed body is finished by the filter, once it is whole */
+
+    if (!ctx->streaming && ngx_http_pfs_s3_digests_finish(r, ctx) != NGX_OK) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->body_complete
+        && ctx->digest_failed != NGX_HTTP_PFS_S3_ERR_NONE)
+    {
+        return ngx_http_pfs_s3_send_error(r, ctx->digest_failed,
+                                          ctx->digest_why);
+    }
+
+    if (ctx->streaming) {
+        return ngx_http_pfs_s3_write_stream(r, ctx);
+    }
+
+    body = ngx_http_pfs_s3_write_start(r, ctx);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    ll = &body->next->next;
+
+    *ll = ngx_http_pfs_s3_body_slices(r, &ctx->write_path, ctx->write_piece,
+                                      &empty);
+
+    if (empty) {
+        /* an empty object is one add_file without a source */
+
+        add.path = (char *) ctx->write_path.data;
+
+        req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_ADD_FILE;
+        req.add_file = &add;
+
+        *ll = ngx_http_pfs_s3_frame(r->pool, &req.base);
+    }
+
+    if (*ll == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ngx_http_pfs_s3_modify_file(r, body, ctx->write_done, ctx->write_data)
+        != NGX_DONE)
+    {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+/*
+ * The first messages of the stream: set_commit, then delete_file.  Always
+ * delete first, as Pachyderm's clients do: add_file appends, so a file
+ * created since InspectFile (a concurrent PUT of a new key) would otherwise
+ * get this body appended to it.  delete_file of a missing path does
+ * nothing.
+ */
+
+static ngx_chain_t *
+ngx_http_pfs_s3_write_start(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
+{
+    ngx_chain_t               *body;
+    PfsV2__DeleteFile          del = PFS_V2__DELETE_FILE__INIT;
+    PfsV2__ModifyFileRequest   req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
+
+    req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_SET_COMMIT;
+    req.set_commit = ctx->write_commit;
+
+    body = ngx_http_pfs_s3_frame(r->pool, &req.base);
+    if (body == NULL) {
+        return NULL;
+    }
+
+    del.path = (char *) ctx->write_path.data;
+
+    req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_DELETE_FILE;
+    req.delete_file = &del;
+
+    body->next = ngx_http_pfs_s3_frame(r->pool, &req.base);
+    if (body->next == NULL) {
+        return NULL;
+    }
+
+    return body;
+}
+
+
+/*
+ * The first bytes of a streamed body have arrived (already framed by the
+ * filter, in r->request_body->bufs): the call starts with them, and goes on
+ * reading the client's body (ngx_http_pfs_s3_stream_handler()).
+ */
+
+static ngx_int_t
+ngx_http_pfs_s3_write_stream(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
+{
+    ngx_chain_t             *body;
+    ngx_http_pfs_s3_call_t  *call;
+
+    body = ngx_http_pfs_s3_write_start(r, ctx);
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    call = ngx_http_pfs_s3_call_create(r, "/pfs_v2.API/ModifyFile",
+                                       &google__protobuf__empty__descriptor,
+                                       ngx_http_pfs_s3_write_done);
+    if (call == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    call->data = ctx->write_data;
+    call->stream = 1;
+
+    if (ngx_http_pfs_s3_call_start(r, call, body) != NGX_DONE) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    return NGX_DONE;
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_write_done(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call)
+{
+    ngx_http_pfs_s3_ctx_t  *ctx;
+
+    ctx = ngx_http_pfs_s3_get_ctx(r);
+
+    /* what is left of the body, if anything, is no longer read */
+    r->read_event_handler = ngx_http_block_reading;
+
+    if (ctx->body_complete
+        && ctx->digest_failed != NGX_HTTP_PFS_S3_ERR_NONE)
+    {
+        /* the filter broke the stream off: PFS wrote nothing */
+        return ngx_http_pfs_s3_send_error(r, ctx->digest_failed,
+                                          ctx->digest_why);
+    }
+
+    return ctx->write_done(r, call);
+}
+
+
+/*
+ * A streamed body on its way: each buffer nginx read becomes one add_file
+ * message, a frame header of ours followed by the buffer itself, so that
+ * nginx reuses its read buffer only once grpc_pass has sent it.  The frame
+ * headers are reused the same way.  At the end of the body, a failed digest
+ * breaks the stream off (NGX_ERROR) instead of ending it, unless the client
+ * request itself is reading (the body was whole before the call started:
+ * ngx_http_pfs_s3_write_ready() answers it).
+ */
+
+static ngx_int_t
+ngx_http_pfs_s3_frame_body(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
+    ngx_chain_t **in)
+{
+    size_t        size;
+    ngx_buf_t    *b, *h;
+    ngx_chain_t  *cl, *tl, *out, **ll, *hdrs, **hl;
+
+    out = NULL;
+    ll = &out;
+    hdrs = NULL;
+    hl = &hdrs;
+
+    for (cl = *in; cl; cl = cl->next) {
+        b = cl->buf;
+
+        if (b->last_buf) {
+            if (ctx->digest_failed != NGX_HTTP_PFS_S3_ERR_NONE && r != r->main)
+            {
+                ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                              "pfs_s3: the body fails its digest, "
+                              "breaking its ModifyFile off");
+                return NGX_ERROR;
+            }
+
+            /* nothing of the client's body is left to read */
+            r->main->reading_body = 0;
+        }
+
+        if (ngx_buf_in_memory(b) && b->last > b->pos) {
+            size = b->last - b->pos;
+
+            tl = ngx_chain_get_free_buf(r->pool, &ctx->write_free);
+            if (tl == NULL) {
+                return NGX_ERROR;
+            }
+
+            h = tl->buf;
+
+            if (h->start == NULL) {
+                h->start = ngx_palloc(r->pool, ctx->write_path.len + 64);
+                if (h->start == NULL) {
+                    return NGX_ERROR;
+                }
+
+                h->end = h->start + ctx->write_path.len + 64;
+                h->temporary = 1;
+                h->tag = (ngx_buf_tag_t) &ngx_http_pfs_s3_frame_body;
+            }
+
+            h->pos = h->start;
+            h->last = ngx_http_pfs_s3_piece_write(h->start, &ctx->write_path,
+                                                  size);
+
+            *hl = tl;
+            hl = &tl->next;
+
+            tl = ngx_alloc_chain_link(r->pool);
+            if (tl == NULL) {
+                return NGX_ERROR;
+            }
+
+            tl->buf = h;
+            *ll = tl;
+            ll = &tl->next;
+        }
+
+        tl = ngx_alloc_chain_link(r->pool);
+        if (tl == NULL) {
+            return NGX_ERROR;
+        }
+
+        tl->buf = b;
+        *ll = tl;
+        ll = &tl->next;
+    }
+
+    *ll = NULL;
+    *hl = NULL;
+    *in = out;
+
+    ngx_chain_update_chains(r->pool, &ctx->write_free, &ctx->write_busy,
+                            &hdrs, (ngx_buf_tag_t) &ngx_http_pfs_s3_frame_body);
+
+    return NGX_OK;
+}
+
+
+/*
  * The add_file messages of a PutObject: one per piece of at most "piece"
  * bytes, each a frame header of ours followed by the piece where nginx
  * keeps it.  The file slices are contiguous and in order from offset 0,
@@ -763,24 +1159,39 @@ ngx_http_pfs_s3_chain_slices(ngx_pool_t *pool, ngx_chain_t *in,
 static ngx_chain_t *
 ngx_http_pfs_s3_piece_header(ngx_pool_t *pool, ngx_str_t *path, size_t n)
 {
-    u_char       *p;
-    size_t        value, add, req, len;
     ngx_buf_t    *b;
     ngx_chain_t  *cl;
+
+    b = ngx_create_temp_buf(pool, path->len + 64);
+    if (b == NULL) {
+        return NULL;
+    }
+
+    b->last = ngx_http_pfs_s3_piece_write(b->last, path, n);
+
+    cl = ngx_alloc_chain_link(pool);
+    if (cl == NULL) {
+        return NULL;
+    }
+
+    cl->buf = b;
+    cl->next = NULL;
+
+    return cl;
+}
+
+
+/* Writes that header (at most path->len + 64 bytes) at p. */
+
+static u_char *
+ngx_http_pfs_s3_piece_write(u_char *p, ngx_str_t *path, size_t n)
+{
+    size_t  value, add, req;
 
     value = 1 + ngx_http_pfs_s3_varint_len(n) + n;
     add = 1 + ngx_http_pfs_s3_varint_len(path->len) + path->len
           + 1 + ngx_http_pfs_s3_varint_len(value) + value;
     req = 1 + ngx_http_pfs_s3_varint_len(add) + add;
-
-    len = 5 + req - n;
-
-    b = ngx_create_temp_buf(pool, len);
-    if (b == NULL) {
-        return NULL;
-    }
-
-    p = b->last;
 
     *p++ = 0;
     *p++ = (u_char) (req >> 24);
@@ -801,17 +1212,7 @@ ngx_http_pfs_s3_piece_header(ngx_pool_t *pool, ngx_str_t *path, size_t n)
     *p++ = (1 << 3) | 2;                    /* BytesValue.value */
     p = ngx_http_pfs_s3_varint(p, n);
 
-    b->last = p;
-
-    cl = ngx_alloc_chain_link(pool);
-    if (cl == NULL) {
-        return NULL;
-    }
-
-    cl->buf = b;
-    cl->next = NULL;
-
-    return cl;
+    return p;
 }
 
 

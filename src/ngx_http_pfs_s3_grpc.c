@@ -31,6 +31,10 @@ static ngx_table_elt_t *ngx_http_pfs_s3_find(ngx_list_t *list,
 static void ngx_http_pfs_s3_log_status(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
 static void ngx_http_pfs_s3_free_message(void *data);
+static void ngx_http_pfs_s3_stream_body(ngx_http_request_t *r,
+    ngx_http_request_t *sr, ngx_chain_t *body);
+static ngx_int_t ngx_http_pfs_s3_stream_handler(ngx_http_request_t *r);
+static void ngx_http_pfs_s3_stream_read(ngx_http_request_t *r);
 
 
 ngx_http_pfs_s3_call_t *
@@ -218,26 +222,141 @@ ngx_http_pfs_s3_call_start(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call,
         return NGX_ERROR;
     }
 
-    rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
-    if (rb == NULL) {
-        return NGX_ERROR;
+    if (call->stream) {
+        ngx_http_pfs_s3_stream_body(r, sr, body);
+
+    } else {
+        rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
+        if (rb == NULL) {
+            return NGX_ERROR;
+        }
+
+        rb->bufs = body;
+
+        /*
+         * When the body refers to the client's temporary file, nginx's
+         * upstream reuses its file reading buffer if it has to send the
+         * body again.
+         */
+
+        if (r->request_body) {
+            rb->temp_file = r->request_body->temp_file;
+        }
+
+        sr->request_body = rb;
     }
-
-    rb->bufs = body;
-
-    /*
-     * When the body refers to the client's temporary file, nginx's upstream
-     * reuses its file reading buffer if it has to send the body again.
-     */
-
-    if (r->request_body) {
-        rb->temp_file = r->request_body->temp_file;
-    }
-
-    sr->request_body = rb;
 
     ctx->call = call;
     r->write_event_handler = ngx_http_pfs_s3_wake;
+
+    return NGX_DONE;
+}
+
+
+/*
+ * A streamed call sends the client's request body as it arrives: "body"
+ * (its first messages), then what the client request has read so far (in
+ * r->request_body->bufs, framed by our request body filter), then the rest,
+ * read by the call itself.  The call shares the client request's body.
+ */
+
+static void
+ngx_http_pfs_s3_stream_body(ngx_http_request_t *r, ngx_http_request_t *sr,
+    ngx_chain_t *body)
+{
+    ngx_chain_t  *cl;
+
+    for (cl = body; cl->next; cl = cl->next) { /* void */ }
+
+    cl->next = r->request_body->bufs;
+    r->request_body->bufs = body;
+
+    sr->request_body = r->request_body;
+
+    /* client reads reach the call even if nginx wakes the client request */
+    r->read_event_handler = ngx_http_pfs_s3_stream_read;
+}
+
+
+static void
+ngx_http_pfs_s3_stream_read(ngx_http_request_t *r)
+{
+    ngx_http_pfs_s3_ctx_t  *ctx;
+
+    ctx = ngx_http_pfs_s3_get_ctx(r);
+
+    if (ctx && ctx->call && ctx->call->stream && !ctx->call->completed
+        && ctx->call->sr != r)
+    {
+        ctx->call->sr->read_event_handler(ctx->call->sr);
+    }
+}
+
+
+ngx_int_t
+ngx_http_pfs_s3_stream_init(ngx_conf_t *cf)
+{
+    ngx_http_handler_pt        *h;
+    ngx_http_core_main_conf_t  *cmcf;
+
+    cmcf = ngx_http_conf_get_module_main_conf(cf, ngx_http_core_module);
+
+    h = ngx_array_push(&cmcf->phases[NGX_HTTP_PRECONTENT_PHASE].handlers);
+    if (h == NULL) {
+        return NGX_ERROR;
+    }
+
+    *h = ngx_http_pfs_s3_stream_handler;
+
+    return NGX_OK;
+}
+
+
+/*
+ * The content phase of a streamed call, run one phase early.  nginx reads
+ * a subrequest's body as whole, so grpc_pass in a subrequest always sends
+ * a buffered body and ends the stream after it.  Here the location's
+ * content handler (grpc_pass) runs with its upstream held back (r->aio, as
+ * while nginx reads a cache entry); the upstream then starts as one with
+ * an unbuffered body, still being read from the client (r->reading_body):
+ * nginx's upstream reads the client's body and passes it on as it arrives,
+ * as grpc_pass does for a client request with grpc_request_buffering off.
+ */
+
+static ngx_int_t
+ngx_http_pfs_s3_stream_handler(ngx_http_request_t *r)
+{
+    ngx_int_t                rc;
+    ngx_http_pfs_s3_call_t  *call;
+
+    if (r == r->main || r->content_handler == NULL) {
+        return NGX_DECLINED;
+    }
+
+    call = ngx_http_get_module_ctx(r, ngx_http_pfs_s3_module);
+
+    if (call == NULL || call->type != NGX_HTTP_PFS_S3_CTX_CALL
+        || !call->stream)
+    {
+        return NGX_DECLINED;
+    }
+
+    r->write_event_handler = ngx_http_request_empty_handler;
+
+    r->aio = 1;
+    rc = r->content_handler(r);
+    r->aio = 0;
+
+    if (rc == NGX_DONE && r->upstream) {
+        r->request_body_no_buffering = 1;
+        r->reading_body = r->main->reading_body;
+
+        ngx_http_upstream_init(r);
+    }
+
+    ngx_http_finalize_request(r, rc);
+
+    /* the phases stop here: the content phase has been run */
 
     return NGX_DONE;
 }

@@ -144,7 +144,6 @@ static ngx_int_t ngx_http_pfs_s3_upload_part(ngx_http_request_t *r,
     ngx_http_pfs_s3_upload_t *up);
 static ngx_int_t ngx_http_pfs_s3_part_checked(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
-static ngx_int_t ngx_http_pfs_s3_part_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_pfs_s3_part_written(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
 static ngx_int_t ngx_http_pfs_s3_part_kept(ngx_http_request_t *r,
@@ -942,30 +941,21 @@ static ngx_int_t
 ngx_http_pfs_s3_part_checked(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call)
 {
+    ngx_http_pfs_s3_upload_t  *up;
+
     if (!ngx_http_pfs_s3_call_ok(call)) {
         return ngx_http_pfs_s3_no_upload(r, call);
     }
 
-    return ngx_http_pfs_s3_read_body(r, ngx_http_pfs_s3_part_body);
-}
-
-
-static ngx_int_t
-ngx_http_pfs_s3_part_body(ngx_http_request_t *r)
-{
-    ngx_http_pfs_s3_ctx_t     *ctx;
-    ngx_http_pfs_s3_upload_t  *up;
-
-    ctx = ngx_http_pfs_s3_get_ctx(r);
-    up = ctx->op_data;
+    up = call->data;
 
     up->mp.file.path = ngx_http_pfs_s3_upload_path(r, up, NULL, up->number);
     if (up->mp.file.path == NULL) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_pfs_s3_write_body(r, &up->mp.commit, up->mp.file.path,
-                                      ngx_http_pfs_s3_part_written, up);
+    return ngx_http_pfs_s3_write_object(r, &up->mp.commit, up->mp.file.path,
+                                        ngx_http_pfs_s3_part_written, up);
 }
 
 

@@ -53,7 +53,6 @@ static ngx_int_t ngx_http_pfs_s3_get_file_done(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
 static ngx_int_t ngx_http_pfs_s3_put_inspected(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
-static ngx_int_t ngx_http_pfs_s3_put_body(ngx_http_request_t *r);
 static ngx_int_t ngx_http_pfs_s3_put_modified(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
 static ngx_int_t ngx_http_pfs_s3_put_done(ngx_http_request_t *r,
@@ -731,7 +730,13 @@ ngx_http_pfs_s3_put_inspected(ngx_http_request_t *r,
 
     obj->exists = ngx_http_pfs_s3_call_ok(call);
 
-    return ngx_http_pfs_s3_read_body(r, ngx_http_pfs_s3_put_body);
+    /* set_commit: the branch, so that the stream is one new commit */
+
+    obj->ref.commit.id = "";
+
+    return ngx_http_pfs_s3_write_object(r, &obj->ref.commit,
+                                        obj->ref.file.path,
+                                        ngx_http_pfs_s3_put_modified, obj);
 }
 
 
@@ -769,114 +774,6 @@ ngx_http_pfs_s3_target_inspected(ngx_http_request_t *r,
     }
 
     return NGX_DECLINED;
-}
-
-
-static ngx_int_t
-ngx_http_pfs_s3_put_body(ngx_http_request_t *r)
-{
-    ngx_http_pfs_s3_ctx_t     *ctx;
-    ngx_http_pfs_s3_object_t  *obj;
-
-    ctx = ngx_http_pfs_s3_get_ctx(r);
-    obj = ctx->op_data;
-
-    /* set_commit: the branch, so that the stream is one new commit */
-
-    obj->ref.commit.id = "";
-
-    return ngx_http_pfs_s3_write_body(r, &obj->ref.commit,
-                                      obj->ref.file.path,
-                                      ngx_http_pfs_s3_put_modified, obj);
-}
-
-
-/*
- * The whole body has arrived: once its digests are verified, one ModifyFile
- * stream replaces the file at "path" in "commit" (a branch: a commit of its
- * own) with the body, read in pieces from where nginx keeps it.  Shared by
- * PutObject and UploadPart.
- */
-
-ngx_int_t
-ngx_http_pfs_s3_write_body(ngx_http_request_t *r, PfsV2__Commit *commit,
-    char *path, ngx_http_pfs_s3_done_pt done, void *data)
-{
-    ngx_str_t                     spath;
-    ngx_uint_t                    empty;
-    ngx_chain_t                  *body, **ll;
-    ngx_http_pfs_s3_ctx_t        *ctx;
-    ngx_http_pfs_s3_loc_conf_t   *plcf;
-    PfsV2__AddFile                add = PFS_V2__ADD_FILE__INIT;
-    PfsV2__DeleteFile             del = PFS_V2__DELETE_FILE__INIT;
-    PfsV2__ModifyFileRequest      req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
-
-    ctx = ngx_http_pfs_s3_get_ctx(r);
-    plcf = ngx_http_get_module_loc_conf(r, ngx_http_pfs_s3_module);
-
-    if (ngx_http_pfs_s3_digests_finish(r, ctx) != NGX_OK) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ctx->digest_failed != NGX_HTTP_PFS_S3_ERR_NONE) {
-        return ngx_http_pfs_s3_send_error(r, ctx->digest_failed,
-                                          ctx->digest_why);
-    }
-
-    req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_SET_COMMIT;
-    req.set_commit = commit;
-
-    body = ngx_http_pfs_s3_frame(r->pool, &req.base);
-    if (body == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ll = &body->next;
-
-    /*
-     * Always delete first, as Pachyderm's clients do: add_file appends, so
-     * a file created since InspectFile (a concurrent PUT of a new key) would
-     * otherwise get this body appended to it.  delete_file of a missing
-     * path does nothing.
-     */
-
-    del.path = path;
-
-    req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_DELETE_FILE;
-    req.delete_file = &del;
-
-    *ll = ngx_http_pfs_s3_frame(r->pool, &req.base);
-    if (*ll == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ll = &(*ll)->next;
-
-    spath.data = (u_char *) path;
-    spath.len = ngx_strlen(path);
-
-    *ll = ngx_http_pfs_s3_body_slices(r, &spath, plcf->piece_size, &empty);
-
-    if (empty) {
-        /* an empty object is one add_file without a source */
-
-        add.path = path;
-
-        req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_ADD_FILE;
-        req.add_file = &add;
-
-        *ll = ngx_http_pfs_s3_frame(r->pool, &req.base);
-    }
-
-    if (*ll == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ngx_http_pfs_s3_modify_file(r, body, done, data) != NGX_DONE) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
 }
 
 
