@@ -31,11 +31,6 @@ sub start_without_temp {
 my $s = start_without_temp(location => $NO_TEMP);
 make_bucket($s, 'st');
 
-sub head_commit {
-    my $r = pfs($s, InspectBranch => { branch => branch_ref('st') });
-    return $r->{responses}[0]{head}{id};
-}
-
 sub get_body { my $r = s3($s, GET => '/st/' . $_[0]); return $r->{status} == 200 ? $r->{content} : undef }
 
 # ModifyFile calls pfsd logged as cancelled: a stream broken off
@@ -53,7 +48,7 @@ subtest 'a body larger than the buffer is streamed, bytes intact' => sub {
     is $r->{status}, 200, 'stored although client_body_temp_path cannot be written'
         or diag $r->{content};
     is $r->{headers}{etag}, '"' . md5_hex($BIG) . '"', 'ETag is the MD5';
-    is $r->{headers}{'x-amz-version-id'}, head_commit(), 'version is the new head';
+    is $r->{headers}{'x-amz-version-id'}, head_commit($s, 'st'), 'version is the new head';
     ok get_body('big') eq $BIG, 'the same bytes back';
 
     my $small = 'x' x 1000;
@@ -76,7 +71,7 @@ subtest 'overwrite of a streamed object replaces it' => sub {
 };
 
 subtest 'a failed digest breaks the stream off: nothing committed' => sub {
-    my $head = head_commit();
+    my $head = head_commit($s, 'st');
     my $cancelled = cancelled_modifies();
     my $wrong = bytes(length $BIG, 3);
 
@@ -90,7 +85,7 @@ subtest 'a failed digest breaks the stream off: nothing committed' => sub {
 
     ok get_body('big') eq $BIG, 'the old object is intact';
     is s3($s, HEAD => '/st/fresh')->{status}, 404, 'no new object';
-    is head_commit(), $head, 'no commit';
+    is head_commit($s, 'st'), $head, 'no commit';
     wait_until(sub { cancelled_modifies() >= $cancelled + 2 }, 5);
     is cancelled_modifies(), $cancelled + 2, 'both ModifyFile streams were started and broken off';
 
@@ -100,7 +95,7 @@ subtest 'a failed digest breaks the stream off: nothing committed' => sub {
 };
 
 subtest 'a client that disconnects mid-body stores nothing' => sub {
-    my $head = head_commit();
+    my $head = head_commit($s, 'st');
     my $cancelled = cancelled_modifies();
     my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $s->port) or die;
     print $sock "PUT /st/big HTTP/1.1\r\nHost: x\r\nContent-Length: " . (2 * length $BIG)
@@ -111,11 +106,11 @@ subtest 'a client that disconnects mid-body stores nothing' => sub {
     wait_until(sub { cancelled_modifies() > $cancelled }, 5);
     is cancelled_modifies(), $cancelled + 1, 'the ModifyFile was started, then cancelled';
     ok get_body('big') eq $BIG, 'the old object is intact';
-    is head_commit(), $head, 'no commit';
+    is head_commit($s, 'st'), $head, 'no commit';
 };
 
 subtest 'PFS gone mid-body: an S3 error, nothing committed' => sub {
-    my $head = head_commit();
+    my $head = head_commit($s, 'st');
     my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $s->port) or die;
     binmode $sock;
     print $sock "PUT /st/big HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: "
@@ -132,7 +127,7 @@ subtest 'PFS gone mid-body: an S3 error, nothing committed' => sub {
     like $raw, qr{<Code>InternalError</Code>|<Code>ServiceUnavailable</Code>}, 'with an S3 error body';
     $s->start_pfsd;
     ok get_body('big') eq $BIG, 'the old object is intact after the restart';
-    is head_commit(), $head, 'no commit';
+    is head_commit($s, 'st'), $head, 'no commit';
 };
 
 subtest 'the connection goes on after a streamed body' => sub {
@@ -162,19 +157,18 @@ subtest 'Expect: 100-continue with a streamed body' => sub {
 };
 
 subtest 'UploadPart bodies are streamed too' => sub {
-    my $r = s3($s, POST => '/st/mp?uploads');
-    is $r->{status}, 200 or diag $r->{content};
-    my $id = xval($r, '/s:InitiateMultipartUploadResult/s:UploadId');
+    my $id = create_upload($s, 'st', 'mp');
+    my $r;
     my @parts = (bytes(5 * 1024 * 1024, 5), bytes(1024 * 1024 + 8, 6));
     my @etags;
     for my $n (1, 2) {
-        $r = s3($s, PUT => "/st/mp?partNumber=$n&uploadId=$id", body => $parts[$n - 1]);
+        $r = upload_part($s, 'st', 'mp', $id, $n, $parts[$n - 1]);
         is $r->{status}, 200, "part $n" or diag $r->{content};
         is $r->{headers}{etag}, '"' . md5_hex($parts[$n - 1]) . '"', "part $n ETag";
         push @etags, $r->{headers}{etag};
     }
-    $r = s3($s, PUT => "/st/mp?partNumber=3&uploadId=$id", body => $parts[0],
-            headers => { 'Content-MD5' => md5_b64($parts[1]) });
+    $r = upload_part($s, 'st', 'mp', $id, 3, $parts[0],
+                     headers => { 'Content-MD5' => md5_b64($parts[1]) });
     is_s3_error($r, 400, 'BadDigest', 'a part with a wrong Content-MD5');
     $r = s3($s, GET => "/st/mp?uploadId=$id");
     is xcount($r, '//s:Part'), 2, 'ListParts: the failed part is not there';
