@@ -475,6 +475,8 @@ ngx_http_pfs_s3_err_e ngx_http_pfs_s3_parse_copy_source(ngx_http_request_t *r,
     ngx_str_t *value, ngx_http_pfs_s3_copy_source_t *src, const char **why);
 ngx_http_pfs_s3_err_e ngx_http_pfs_s3_parse_copy_range(ngx_str_t *value,
     off_t size, off_t *start, off_t *length, const char **why);
+ngx_int_t ngx_http_pfs_s3_copy_ops(ngx_pool_t *pool, char *dst,
+    PfsV2__File *src, ngx_chain_t ***ll);
 ngx_int_t ngx_http_pfs_s3_copy_source_info(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call, ngx_http_pfs_s3_copy_source_t *src,
     PfsV2__FileInfo **info);
@@ -491,7 +493,14 @@ ngx_int_t ngx_http_pfs_s3_call(ngx_http_request_t *r, const char *method,
     ngx_http_pfs_s3_message_pt on_message, ngx_http_pfs_s3_done_pt done,
     void *data);
 ngx_int_t ngx_http_pfs_s3_modify_file(ngx_http_request_t *r,
-    ngx_chain_t *body, ngx_http_pfs_s3_done_pt done, void *data);
+    PfsV2__Commit *commit, ngx_chain_t *ops, ngx_http_pfs_s3_done_pt done,
+    void *data);
+ngx_chain_t *ngx_http_pfs_s3_set_commit(ngx_pool_t *pool,
+    PfsV2__Commit *commit, ngx_chain_t *ops);
+ngx_int_t ngx_http_pfs_s3_frame_op(ngx_pool_t *pool,
+    PfsV2__ModifyFileRequest *req, ngx_chain_t ***ll);
+ngx_int_t ngx_http_pfs_s3_delete_op(ngx_pool_t *pool, char *path,
+    ngx_chain_t ***ll);
 ngx_chain_t *ngx_http_pfs_s3_frame(ngx_pool_t *pool,
     const ProtobufCMessage *msg);
 void ngx_http_pfs_s3_wake(ngx_http_request_t *r);

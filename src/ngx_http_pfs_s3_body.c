@@ -36,8 +36,6 @@ static ngx_int_t ngx_http_pfs_s3_write_stream(ngx_http_request_t *r,
     ngx_http_pfs_s3_ctx_t *ctx);
 static ngx_int_t ngx_http_pfs_s3_write_done(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
-static ngx_chain_t *ngx_http_pfs_s3_write_start(ngx_http_request_t *r,
-    ngx_http_pfs_s3_ctx_t *ctx);
 static ngx_int_t ngx_http_pfs_s3_frame_body(ngx_http_request_t *r,
     ngx_http_pfs_s3_ctx_t *ctx, ngx_chain_t **in);
 static ngx_chain_t *ngx_http_pfs_s3_piece_header(ngx_pool_t *pool,
@@ -795,11 +793,11 @@ ngx_http_pfs_s3_can_stream(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
 static ngx_int_t
 ngx_http_pfs_s3_write_ready(ngx_http_request_t *r)
 {
-    ngx_uint_t              empty;
-    ngx_chain_t            *body, **ll;
-    ngx_http_pfs_s3_ctx_t  *ctx;
-    PfsV2__AddFile          add = PFS_V2__ADD_FILE__INIT;
-    PfsV2__ModifyFileRequest  req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
+    ngx_uint_t                 empty;
+    ngx_chain_t               *ops, **ll;
+    ngx_http_pfs_s3_ctx_t     *ctx;
+    PfsV2__AddFile             add = PFS_V2__ADD_FILE__INIT;
+    PfsV2__ModifyFileRequest   req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
 
     ctx = ngx_http_pfs_s3_get_ctx(r);
 
@@ -820,12 +818,14 @@ ngx_http_pfs_s3_write_ready(ngx_http_request_t *r)
         return ngx_http_pfs_s3_write_stream(r, ctx);
     }
 
-    body = ngx_http_pfs_s3_write_start(r, ctx);
-    if (body == NULL) {
+    ops = NULL;
+    ll = &ops;
+
+    if (ngx_http_pfs_s3_delete_op(r->pool, (char *) ctx->write_path.data, &ll)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    ll = &body->next->next;
 
     *ll = ngx_http_pfs_s3_body_slices(r, &ctx->write_path, ctx->write_piece,
                                       &empty);
@@ -845,50 +845,8 @@ ngx_http_pfs_s3_write_ready(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_pfs_s3_modify_file(r, body, ctx->write_done, ctx->write_data)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
-}
-
-
-/*
- * The first messages of the stream: set_commit, then delete_file.  Always
- * delete first, as Pachyderm's clients do: add_file appends, so a file
- * created since InspectFile (a concurrent PUT of a new key) would otherwise
- * get this body appended to it.  delete_file of a missing path does
- * nothing.
- */
-
-static ngx_chain_t *
-ngx_http_pfs_s3_write_start(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
-{
-    ngx_chain_t               *body;
-    PfsV2__DeleteFile          del = PFS_V2__DELETE_FILE__INIT;
-    PfsV2__ModifyFileRequest   req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
-
-    req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_SET_COMMIT;
-    req.set_commit = ctx->write_commit;
-
-    body = ngx_http_pfs_s3_frame(r->pool, &req.base);
-    if (body == NULL) {
-        return NULL;
-    }
-
-    del.path = (char *) ctx->write_path.data;
-
-    req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_DELETE_FILE;
-    req.delete_file = &del;
-
-    body->next = ngx_http_pfs_s3_frame(r->pool, &req.base);
-    if (body->next == NULL) {
-        return NULL;
-    }
-
-    return body;
+    return ngx_http_pfs_s3_modify_file(r, ctx->write_commit, ops,
+                                       ctx->write_done, ctx->write_data);
 }
 
 
@@ -901,11 +859,15 @@ ngx_http_pfs_s3_write_start(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
 static ngx_int_t
 ngx_http_pfs_s3_write_stream(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
 {
-    ngx_chain_t             *body;
+    ngx_chain_t             *ops, **ll;
     ngx_http_pfs_s3_call_t  *call;
 
-    body = ngx_http_pfs_s3_write_start(r, ctx);
-    if (body == NULL) {
+    ops = NULL;
+    ll = &ops;
+
+    if (ngx_http_pfs_s3_delete_op(r->pool, (char *) ctx->write_path.data, &ll)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -919,11 +881,8 @@ ngx_http_pfs_s3_write_stream(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
     call->data = ctx->write_data;
     call->stream = 1;
 
-    if (ngx_http_pfs_s3_call_start(r, call, body) != NGX_DONE) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_pfs_s3_call_start(r, call,
+                   ngx_http_pfs_s3_set_commit(r->pool, ctx->write_commit, ops));
 }
 
 

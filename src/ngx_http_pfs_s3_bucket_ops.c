@@ -74,16 +74,10 @@ ngx_http_pfs_s3_list_buckets(ngx_http_request_t *r)
 
     req.type = "user";
 
-    if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/ListRepo", &req.base,
-                             &pfs_v2__repo_info__descriptor,
-                             ngx_http_pfs_s3_repo_info,
-                             ngx_http_pfs_s3_list_buckets_done, buckets)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_pfs_s3_call(r, "/pfs_v2.API/ListRepo", &req.base,
+                                &pfs_v2__repo_info__descriptor,
+                                ngx_http_pfs_s3_repo_info,
+                                ngx_http_pfs_s3_list_buckets_done, buckets);
 }
 
 
@@ -510,15 +504,9 @@ ngx_http_pfs_s3_create_repo(ngx_http_request_t *r, void *again)
 
     req.repo = &ref->repo;
 
-    if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/CreateRepo", &req.base,
-                             &google__protobuf__empty__descriptor, NULL,
-                             ngx_http_pfs_s3_create_repo_done, again)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_pfs_s3_call(r, "/pfs_v2.API/CreateRepo", &req.base,
+                                &google__protobuf__empty__descriptor, NULL,
+                                ngx_http_pfs_s3_create_repo_done, again);
 }
 
 
@@ -540,15 +528,9 @@ ngx_http_pfs_s3_create_project(ngx_http_request_t *r)
 
     req.project = &ref->project;
 
-    if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/CreateProject", &req.base,
-                             &google__protobuf__empty__descriptor, NULL,
-                             ngx_http_pfs_s3_create_project_done, NULL)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_pfs_s3_call(r, "/pfs_v2.API/CreateProject", &req.base,
+                                &google__protobuf__empty__descriptor, NULL,
+                                ngx_http_pfs_s3_create_project_done, NULL);
 }
 
 
@@ -614,15 +596,9 @@ ngx_http_pfs_s3_create_repo_done(ngx_http_request_t *r,
 
     req.branch = &ref->branch;
 
-    if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/InspectBranch", &req.base,
-                             &pfs_v2__branch_info__descriptor, NULL,
-                             ngx_http_pfs_s3_create_inspected, NULL)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_pfs_s3_call(r, "/pfs_v2.API/InspectBranch", &req.base,
+                                &pfs_v2__branch_info__descriptor, NULL,
+                                ngx_http_pfs_s3_create_inspected, NULL);
 }
 
 
@@ -658,15 +634,9 @@ ngx_http_pfs_s3_create_branch(ngx_http_request_t *r)
 
     req.branch = &ref->branch;
 
-    if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/CreateBranch", &req.base,
-                             &google__protobuf__empty__descriptor, NULL,
-                             ngx_http_pfs_s3_create_branch_done, NULL)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_pfs_s3_call(r, "/pfs_v2.API/CreateBranch", &req.base,
+                                &google__protobuf__empty__descriptor, NULL,
+                                ngx_http_pfs_s3_create_branch_done, NULL);
 }
 
 
@@ -739,16 +709,10 @@ ngx_http_pfs_s3_delete_bucket(ngx_http_request_t *r)
     req.commit = &ref->commit;
     req.pattern = "/*";
 
-    if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/GlobFile", &req.base,
-                             &pfs_v2__file_info__descriptor,
-                             ngx_http_pfs_s3_any_file,
-                             ngx_http_pfs_s3_empty_done, NULL)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_pfs_s3_call(r, "/pfs_v2.API/GlobFile", &req.base,
+                                &pfs_v2__file_info__descriptor,
+                                ngx_http_pfs_s3_any_file,
+                                ngx_http_pfs_s3_empty_done, NULL);
 }
 
 
@@ -784,15 +748,9 @@ ngx_http_pfs_s3_empty_done(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call)
 
     req.branch = &ref->branch;
 
-    if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/DeleteBranch", &req.base,
-                             &google__protobuf__empty__descriptor, NULL,
-                             ngx_http_pfs_s3_delete_branch_done, NULL)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_pfs_s3_call(r, "/pfs_v2.API/DeleteBranch", &req.base,
+                                &google__protobuf__empty__descriptor, NULL,
+                                ngx_http_pfs_s3_delete_branch_done, NULL);
 }
 
 
@@ -814,15 +772,9 @@ ngx_http_pfs_s3_delete_branch_done(ngx_http_request_t *r,
 
     req.repo = &ref->repo;
 
-    if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/InspectRepo", &req.base,
-                             &pfs_v2__repo_info__descriptor, NULL,
-                             ngx_http_pfs_s3_inspect_repo_done, NULL)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_pfs_s3_call(r, "/pfs_v2.API/InspectRepo", &req.base,
+                                &pfs_v2__repo_info__descriptor, NULL,
+                                ngx_http_pfs_s3_inspect_repo_done, NULL);
 }
 
 

@@ -316,11 +316,8 @@ ngx_http_pfs_s3_copy_target_done(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call)
 {
     ngx_int_t                  rc;
-    ngx_chain_t               *body, **ll;
+    ngx_chain_t               *ops, **ll;
     ngx_http_pfs_s3_copy_t    *cp;
-    PfsV2__CopyFile            copy = PFS_V2__COPY_FILE__INIT;
-    PfsV2__DeleteFile          del = PFS_V2__DELETE_FILE__INIT;
-    PfsV2__ModifyFileRequest   req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
 
     cp = call->data;
 
@@ -333,49 +330,46 @@ ngx_http_pfs_s3_copy_target_done(ngx_http_request_t *r,
 
     cp->dst_ref.commit.id = "";
 
-    req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_SET_COMMIT;
-    req.set_commit = &cp->dst_ref.commit;
+    ops = NULL;
+    ll = &ops;
 
-    body = ngx_http_pfs_s3_frame(r->pool, &req.base);
-    if (body == NULL) {
+    if (ngx_http_pfs_s3_copy_ops(r->pool, cp->dst_ref.file.path,
+                                 &cp->src_ref.file, &ll)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ll = &body->next;
+    return ngx_http_pfs_s3_modify_file(r, &cp->dst_ref.commit, ops,
+                                       ngx_http_pfs_s3_copy_modified, cp);
+}
 
-    /*
-     * delete_file first, as PutObject does: what the key held is replaced,
-     * never appended to, whatever a concurrent writer did since.
-     */
 
-    del.path = cp->dst_ref.file.path;
+/*
+ * The key "dst" replaced by a copy of "src", framed at *ll: delete_file
+ * first, as PutObject does, so that what the key held is replaced, never
+ * appended to, whatever a concurrent writer did since.  Shared by
+ * CopyObject and UploadPartCopy.
+ */
 
-    req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_DELETE_FILE;
-    req.delete_file = &del;
+ngx_int_t
+ngx_http_pfs_s3_copy_ops(ngx_pool_t *pool, char *dst, PfsV2__File *src,
+    ngx_chain_t ***ll)
+{
+    PfsV2__CopyFile            copy = PFS_V2__COPY_FILE__INIT;
+    PfsV2__ModifyFileRequest   req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
 
-    *ll = ngx_http_pfs_s3_frame(r->pool, &req.base);
-    if (*ll == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    if (ngx_http_pfs_s3_delete_op(pool, dst, ll) != NGX_OK) {
+        return NGX_ERROR;
     }
 
-    ll = &(*ll)->next;
-
-    copy.dst = cp->dst_ref.file.path;
-    copy.src = &cp->src_ref.file;
+    copy.dst = dst;
+    copy.src = src;
 
     req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_COPY_FILE;
     req.copy_file = &copy;
 
-    *ll = ngx_http_pfs_s3_frame(r->pool, &req.base);
-    if (*ll == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ngx_http_pfs_s3_modify_file(r, body, ngx_http_pfs_s3_copy_modified, cp) != NGX_DONE) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_pfs_s3_frame_op(pool, &req, ll);
 }
 
 

@@ -359,16 +359,10 @@ ngx_http_pfs_s3_delete_glob(ngx_http_request_t *r, ngx_http_pfs_s3_del_t *del)
     req.pattern = "/**";
     req.path_range = &range;
 
-    if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/GlobFile", &req.base,
-                             &pfs_v2__file_info__descriptor,
-                             ngx_http_pfs_s3_delete_entry,
-                             ngx_http_pfs_s3_delete_globbed, del)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_pfs_s3_call(r, "/pfs_v2.API/GlobFile", &req.base,
+                                &pfs_v2__file_info__descriptor,
+                                ngx_http_pfs_s3_delete_entry,
+                                ngx_http_pfs_s3_delete_globbed, del);
 }
 
 
@@ -529,50 +523,25 @@ static ngx_int_t
 ngx_http_pfs_s3_delete_send(ngx_http_request_t *r, ngx_http_pfs_s3_del_t *del)
 {
     ngx_uint_t                   i;
-    ngx_chain_t                 *body, **ll;
+    ngx_chain_t                 *ops, **ll;
     ngx_http_pfs_s3_del_key_t   *k;
-    PfsV2__DeleteFile            df = PFS_V2__DELETE_FILE__INIT;
-    PfsV2__ModifyFileRequest     req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
 
     del->ref.commit.id = "";
 
-    req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_SET_COMMIT;
-    req.set_commit = &del->ref.commit;
-
-    body = ngx_http_pfs_s3_frame(r->pool, &req.base);
-    if (body == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    ll = &body->next;
+    ops = NULL;
+    ll = &ops;
     k = del->keys.elts;
 
-    req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_DELETE_FILE;
-    req.delete_file = &df;
-
     for (i = 0; i < del->keys.nelts; i++) {
-        if (k[i].state != ngx_http_pfs_s3_del_send) {
-            continue;
-        }
-
-        df.path = k[i].path;
-
-        *ll = ngx_http_pfs_s3_frame(r->pool, &req.base);
-        if (*ll == NULL) {
+        if (k[i].state == ngx_http_pfs_s3_del_send
+            && ngx_http_pfs_s3_delete_op(r->pool, k[i].path, &ll) != NGX_OK)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
-
-        ll = &(*ll)->next;
     }
 
-    if (ngx_http_pfs_s3_modify_file(r, body, ngx_http_pfs_s3_delete_modified,
-                                    del)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_pfs_s3_modify_file(r, &del->ref.commit, ops,
+                                       ngx_http_pfs_s3_delete_modified, del);
 }
 
 

@@ -59,7 +59,12 @@ ngx_http_pfs_s3_call_create(ngx_http_request_t *r, const char *method,
 }
 
 
-/* A unary or server-streaming call with one request message. */
+/*
+ * A unary or server-streaming call with one request message.  Like every
+ * function that starts a call, it returns NGX_DONE (the main request
+ * resumes in ngx_http_pfs_s3_wake() once the call has ended) or
+ * NGX_HTTP_INTERNAL_SERVER_ERROR, so that a handler can return its value.
+ */
 
 ngx_int_t
 ngx_http_pfs_s3_call(ngx_http_request_t *r, const char *method,
@@ -72,7 +77,7 @@ ngx_http_pfs_s3_call(ngx_http_request_t *r, const char *method,
 
     call = ngx_http_pfs_s3_call_create(r, method, response, done);
     if (call == NULL) {
-        return NGX_ERROR;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     call->on_message = on_message;
@@ -80,7 +85,7 @@ ngx_http_pfs_s3_call(ngx_http_request_t *r, const char *method,
 
     body = ngx_http_pfs_s3_frame(r->pool, req);
     if (body == NULL) {
-        return NGX_ERROR;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     return ngx_http_pfs_s3_call_start(r, call, body);
@@ -88,26 +93,95 @@ ngx_http_pfs_s3_call(ngx_http_request_t *r, const char *method,
 
 
 /*
- * A ModifyFile call: a client stream of the frames in "body" (set_commit
- * first), answered Empty.  Returns NGX_DONE when the call is under way.
+ * A ModifyFile call: a client stream of set_commit "commit", then the
+ * operations already framed in "ops", answered Empty.
  */
 
 ngx_int_t
-ngx_http_pfs_s3_modify_file(ngx_http_request_t *r, ngx_chain_t *body,
-    ngx_http_pfs_s3_done_pt done, void *data)
+ngx_http_pfs_s3_modify_file(ngx_http_request_t *r, PfsV2__Commit *commit,
+    ngx_chain_t *ops, ngx_http_pfs_s3_done_pt done, void *data)
 {
+    ngx_chain_t             *body;
     ngx_http_pfs_s3_call_t  *call;
 
     call = ngx_http_pfs_s3_call_create(r, "/pfs_v2.API/ModifyFile",
                                        &google__protobuf__empty__descriptor,
                                        done);
     if (call == NULL) {
-        return NGX_ERROR;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     call->data = data;
 
+    body = ngx_http_pfs_s3_set_commit(r->pool, commit, ops);
+
     return ngx_http_pfs_s3_call_start(r, call, body);
+}
+
+
+/* "ops" behind the set_commit message that opens a ModifyFile stream. */
+
+ngx_chain_t *
+ngx_http_pfs_s3_set_commit(ngx_pool_t *pool, PfsV2__Commit *commit,
+    ngx_chain_t *ops)
+{
+    ngx_chain_t               *cl;
+    PfsV2__ModifyFileRequest   req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
+
+    req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_SET_COMMIT;
+    req.set_commit = commit;
+
+    cl = ngx_http_pfs_s3_frame(pool, &req.base);
+    if (cl == NULL) {
+        return NULL;
+    }
+
+    cl->next = ops;
+
+    return cl;
+}
+
+
+/* Frames one ModifyFileRequest at *ll and moves *ll past it. */
+
+ngx_int_t
+ngx_http_pfs_s3_frame_op(ngx_pool_t *pool, PfsV2__ModifyFileRequest *req,
+    ngx_chain_t ***ll)
+{
+    ngx_chain_t  *cl;
+
+    cl = ngx_http_pfs_s3_frame(pool, &req->base);
+    if (cl == NULL) {
+        return NGX_ERROR;
+    }
+
+    **ll = cl;
+    *ll = &cl->next;
+
+    return NGX_OK;
+}
+
+
+/*
+ * delete_file of "path", framed at *ll: what every write of a key sends
+ * first, as Pachyderm's clients do.  add_file and copy_file append, so a
+ * file created since the key was inspected (a concurrent PUT of a new key)
+ * would otherwise get the new bytes appended.  delete_file of a missing
+ * path does nothing.
+ */
+
+ngx_int_t
+ngx_http_pfs_s3_delete_op(ngx_pool_t *pool, char *path, ngx_chain_t ***ll)
+{
+    PfsV2__DeleteFile          del = PFS_V2__DELETE_FILE__INIT;
+    PfsV2__ModifyFileRequest   req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
+
+    del.path = path;
+
+    req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_DELETE_FILE;
+    req.delete_file = &del;
+
+    return ngx_http_pfs_s3_frame_op(pool, &req, ll);
 }
 
 
@@ -148,10 +222,7 @@ ngx_http_pfs_s3_frame(ngx_pool_t *pool, const ProtobufCMessage *msg)
 }
 
 
-/*
- * Starts the call; returns NGX_DONE (the main request resumes in
- * ngx_http_pfs_s3_wake) or NGX_ERROR.
- */
+/* Starts the call ("body" is its request messages). */
 
 ngx_int_t
 ngx_http_pfs_s3_call_start(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call,
@@ -165,6 +236,10 @@ ngx_http_pfs_s3_call_start(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call,
     ngx_http_core_main_conf_t   *cmcf;
     ngx_http_post_subrequest_t  *ps;
 
+    if (body == NULL) {
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
     ctx = ngx_http_pfs_s3_get_ctx(r);
 
     uri.len = ngx_strlen(call->method);
@@ -172,14 +247,14 @@ ngx_http_pfs_s3_call_start(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call,
 
     ps = ngx_palloc(r->pool, sizeof(ngx_http_post_subrequest_t));
     if (ps == NULL) {
-        return NGX_ERROR;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     ps->handler = ngx_http_pfs_s3_call_finished;
     ps->data = call;
 
     if (ngx_http_subrequest(r, &uri, NULL, &sr, ps, 0) != NGX_OK) {
-        return NGX_ERROR;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     call->sr = sr;
@@ -215,11 +290,11 @@ ngx_http_pfs_s3_call_start(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call,
     sr->variables = ngx_pcalloc(r->pool, cmcf->variables.nelts
                                          * sizeof(ngx_http_variable_value_t));
     if (sr->variables == NULL) {
-        return NGX_ERROR;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (ngx_http_pfs_s3_call_headers(r, sr) != NGX_OK) {
-        return NGX_ERROR;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     if (call->stream) {
@@ -228,7 +303,7 @@ ngx_http_pfs_s3_call_start(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call,
     } else {
         rb = ngx_pcalloc(r->pool, sizeof(ngx_http_request_body_t));
         if (rb == NULL) {
-            return NGX_ERROR;
+            return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
         rb->bufs = body;

@@ -127,16 +127,10 @@ ngx_http_pfs_s3_list_objects(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/GlobFile", &req.base,
-                             &pfs_v2__file_info__descriptor,
-                             ngx_http_pfs_s3_list_entry,
-                             ngx_http_pfs_s3_list_done, ls)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_pfs_s3_call(r, "/pfs_v2.API/GlobFile", &req.base,
+                                &pfs_v2__file_info__descriptor,
+                                ngx_http_pfs_s3_list_entry,
+                                ngx_http_pfs_s3_list_done, ls);
 }
 
 

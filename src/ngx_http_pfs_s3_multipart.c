@@ -111,11 +111,6 @@ static ngx_int_t ngx_http_pfs_s3_no_upload(ngx_http_request_t *r,
 static ngx_int_t ngx_http_pfs_s3_upload_inspect(ngx_http_request_t *r,
     ngx_http_pfs_s3_upload_t *up, PfsV2__File *file,
     ngx_http_pfs_s3_done_pt done);
-static ngx_int_t ngx_http_pfs_s3_upload_modify(ngx_http_request_t *r,
-    ngx_http_pfs_s3_upload_t *up, PfsV2__Commit *commit, ngx_chain_t *ops,
-    ngx_http_pfs_s3_done_pt done);
-static ngx_chain_t *ngx_http_pfs_s3_upload_op(ngx_http_request_t *r,
-    PfsV2__ModifyFileRequest *req, ngx_chain_t ***ll);
 static ngx_int_t ngx_http_pfs_s3_upload_modify_one(ngx_http_request_t *r,
     ngx_http_pfs_s3_upload_t *up, PfsV2__ModifyFileRequest *req,
     ngx_http_pfs_s3_done_pt done);
@@ -455,64 +450,6 @@ ngx_http_pfs_s3_upload_inspect(ngx_http_request_t *r,
 }
 
 
-/* One ModifyFile stream: set_commit, then the operations already framed. */
-
-static ngx_int_t
-ngx_http_pfs_s3_upload_modify(ngx_http_request_t *r,
-    ngx_http_pfs_s3_upload_t *up, PfsV2__Commit *commit, ngx_chain_t *ops,
-    ngx_http_pfs_s3_done_pt done)
-{
-    ngx_chain_t               *body;
-    ngx_http_pfs_s3_call_t    *call;
-    PfsV2__ModifyFileRequest   req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
-
-    req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_SET_COMMIT;
-    req.set_commit = commit;
-
-    body = ngx_http_pfs_s3_frame(r->pool, &req.base);
-    if (body == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    body->next = ops;
-
-    call = ngx_http_pfs_s3_call_create(r, "/pfs_v2.API/ModifyFile",
-                                       &google__protobuf__empty__descriptor,
-                                       done);
-    if (call == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    call->data = up;
-
-    if (ngx_http_pfs_s3_call_start(r, call, body) != NGX_DONE) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
-}
-
-
-/* Frames one ModifyFileRequest at *ll and moves *ll past it. */
-
-static ngx_chain_t *
-ngx_http_pfs_s3_upload_op(ngx_http_request_t *r, PfsV2__ModifyFileRequest *req,
-    ngx_chain_t ***ll)
-{
-    ngx_chain_t  *cl;
-
-    cl = ngx_http_pfs_s3_frame(r->pool, &req->base);
-    if (cl == NULL) {
-        return NULL;
-    }
-
-    **ll = cl;
-    *ll = &cl->next;
-
-    return cl;
-}
-
-
 /*
  * Deletes the upload's .keep and the parts its listing found, in one
  * commit.  Not the directory: the upload of a key "<key>/<uploadId>" lives
@@ -523,25 +460,19 @@ static ngx_int_t
 ngx_http_pfs_s3_upload_delete(ngx_http_request_t *r,
     ngx_http_pfs_s3_upload_t *up, ngx_http_pfs_s3_done_pt done)
 {
+    char                      *keep;
     ngx_uint_t                 i;
     ngx_chain_t               *ops, **ll;
     ngx_http_pfs_s3_part_t    *part;
-    PfsV2__DeleteFile          del = PFS_V2__DELETE_FILE__INIT;
-    PfsV2__ModifyFileRequest   req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
 
     ops = NULL;
     ll = &ops;
 
-    req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_DELETE_FILE;
-    req.delete_file = &del;
-
-    /* each operation is framed at once, so one message serves them all */
-
     if (up->keep) {
-        del.path = ngx_http_pfs_s3_upload_path(r, up, ".keep", 0);
+        keep = ngx_http_pfs_s3_upload_path(r, up, ".keep", 0);
 
-        if (del.path == NULL
-            || ngx_http_pfs_s3_upload_op(r, &req, &ll) == NULL)
+        if (keep == NULL
+            || ngx_http_pfs_s3_delete_op(r->pool, keep, &ll) != NGX_OK)
         {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
@@ -550,14 +481,12 @@ ngx_http_pfs_s3_upload_delete(ngx_http_request_t *r,
     part = up->parts.elts;
 
     for (i = 0; i < up->parts.nelts; i++) {
-        del.path = part[i].path;
-
-        if (ngx_http_pfs_s3_upload_op(r, &req, &ll) == NULL) {
+        if (ngx_http_pfs_s3_delete_op(r->pool, part[i].path, &ll) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
 
-    return ngx_http_pfs_s3_upload_modify(r, up, &up->mp.commit, ops, done);
+    return ngx_http_pfs_s3_modify_file(r, &up->mp.commit, ops, done, up);
 }
 
 
@@ -573,11 +502,11 @@ ngx_http_pfs_s3_upload_modify_one(ngx_http_request_t *r,
     ops = NULL;
     ll = &ops;
 
-    if (ngx_http_pfs_s3_upload_op(r, req, &ll) == NULL) {
+    if (ngx_http_pfs_s3_frame_op(r->pool, req, &ll) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_pfs_s3_upload_modify(r, up, &up->mp.commit, ops, done);
+    return ngx_http_pfs_s3_modify_file(r, &up->mp.commit, ops, done, up);
 }
 
 
@@ -603,15 +532,9 @@ ngx_http_pfs_s3_list_upload(ngx_http_request_t *r,
 
     req.file = &up->mp.file;
 
-    if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/ListFile", &req.base,
-                             &pfs_v2__file_info__descriptor,
-                             ngx_http_pfs_s3_upload_child, done, up)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_pfs_s3_call(r, "/pfs_v2.API/ListFile", &req.base,
+                                &pfs_v2__file_info__descriptor,
+                                ngx_http_pfs_s3_upload_child, done, up);
 }
 
 
@@ -825,16 +748,10 @@ ngx_http_pfs_s3_create_kept(ngx_http_request_t *r,
             req.repo = &up->mp.repo;
             req.description = "multipart uploads of the S3 gateway";
 
-            if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/CreateRepo", &req.base,
-                                     &google__protobuf__empty__descriptor,
-                                     NULL, ngx_http_pfs_s3_create_repo_done,
-                                     up)
-                != NGX_DONE)
-            {
-                return NGX_HTTP_INTERNAL_SERVER_ERROR;
-            }
-
-            return NGX_DONE;
+            return ngx_http_pfs_s3_call(r, "/pfs_v2.API/CreateRepo", &req.base,
+                                        &google__protobuf__empty__descriptor,
+                                        NULL, ngx_http_pfs_s3_create_repo_done,
+                                        up);
         }
 
         return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_INTERNAL);
@@ -1174,9 +1091,6 @@ ngx_http_pfs_s3_copy_source_done(ngx_http_request_t *r,
     PfsV2__FileInfo           *info;
     ngx_http_pfs_s3_err_e      err;
     ngx_http_pfs_s3_upload_t  *up;
-    PfsV2__CopyFile            copy = PFS_V2__COPY_FILE__INIT;
-    PfsV2__DeleteFile          del = PFS_V2__DELETE_FILE__INIT;
-    PfsV2__ModifyFileRequest   req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
 
     up = call->data;
 
@@ -1219,27 +1133,14 @@ ngx_http_pfs_s3_copy_source_done(ngx_http_request_t *r,
     ops = NULL;
     ll = &ops;
 
-    del.path = up->mp.file.path;
-
-    req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_DELETE_FILE;
-    req.delete_file = &del;
-
-    if (ngx_http_pfs_s3_upload_op(r, &req, &ll) == NULL) {
+    if (ngx_http_pfs_s3_copy_ops(r->pool, up->mp.file.path,
+                                 &up->src_ref.file, &ll)
+        != NGX_OK)
+    {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    copy.dst = up->mp.file.path;
-    copy.src = &up->src_ref.file;
-
-    req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_COPY_FILE;
-    req.copy_file = &copy;
-
-    if (ngx_http_pfs_s3_upload_op(r, &req, &ll) == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return ngx_http_pfs_s3_upload_modify(r, up, &up->mp.commit, ops,
-                                         ngx_http_pfs_s3_part_written);
+    return ngx_http_pfs_s3_modify_file(r, &up->mp.commit, ops, ngx_http_pfs_s3_part_written, up);
 }
 
 
@@ -1291,8 +1192,6 @@ ngx_http_pfs_s3_copy_fetched(ngx_http_request_t *r,
     ngx_chain_t                 *ops, **ll, in;
     ngx_http_pfs_s3_upload_t    *up;
     ngx_http_pfs_s3_loc_conf_t  *plcf;
-    PfsV2__DeleteFile            del = PFS_V2__DELETE_FILE__INIT;
-    PfsV2__ModifyFileRequest     req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
 
     up = call->data;
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_pfs_s3_module);
@@ -1308,12 +1207,7 @@ ngx_http_pfs_s3_copy_fetched(ngx_http_request_t *r,
     ops = NULL;
     ll = &ops;
 
-    del.path = up->mp.file.path;
-
-    req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_DELETE_FILE;
-    req.delete_file = &del;
-
-    if (ngx_http_pfs_s3_upload_op(r, &req, &ll) == NULL) {
+    if (ngx_http_pfs_s3_delete_op(r->pool, up->mp.file.path, &ll) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -1339,8 +1233,7 @@ ngx_http_pfs_s3_copy_fetched(ngx_http_request_t *r,
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_pfs_s3_upload_modify(r, up, &up->mp.commit, ops,
-                                         ngx_http_pfs_s3_part_written);
+    return ngx_http_pfs_s3_modify_file(r, &up->mp.commit, ops, ngx_http_pfs_s3_part_written, up);
 }
 
 
@@ -1639,7 +1532,7 @@ ngx_http_pfs_s3_complete_checked(ngx_http_request_t *r,
     req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_DELETE_FILE;
     req.delete_file = &del;
 
-    if (ngx_http_pfs_s3_upload_op(r, &req, &ll) == NULL) {
+    if (ngx_http_pfs_s3_frame_op(r->pool, &req, &ll) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -1678,15 +1571,14 @@ ngx_http_pfs_s3_complete_checked(ngx_http_request_t *r,
 
         src->path = part[j].path;
 
-        if (ngx_http_pfs_s3_upload_op(r, &req, &ll) == NULL) {
+        if (ngx_http_pfs_s3_frame_op(r->pool, &req, &ll) != NGX_OK) {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
     }
 
     up->obj.commit.id = "";
 
-    return ngx_http_pfs_s3_upload_modify(r, up, &up->obj.commit, ops,
-                                         ngx_http_pfs_s3_complete_assembled);
+    return ngx_http_pfs_s3_modify_file(r, &up->obj.commit, ops, ngx_http_pfs_s3_complete_assembled, up);
 }
 
 
@@ -2109,16 +2001,10 @@ ngx_http_pfs_s3_uploads_bucket_done(ngx_http_request_t *r,
 
     req.commit = &up->mp.commit;
 
-    if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/GlobFile", &req.base,
-                             &pfs_v2__file_info__descriptor,
-                             ngx_http_pfs_s3_uploads_entry,
-                             ngx_http_pfs_s3_uploads_done, up)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_pfs_s3_call(r, "/pfs_v2.API/GlobFile", &req.base,
+                                &pfs_v2__file_info__descriptor,
+                                ngx_http_pfs_s3_uploads_entry,
+                                ngx_http_pfs_s3_uploads_done, up);
 }
 
 

@@ -366,7 +366,7 @@ ngx_http_pfs_s3_get_file(ngx_http_request_t *r, PfsV2__File *file,
     path.len = ngx_strlen(file->path);
 
     if (ngx_http_pfs_s3_glob_escape(r->pool, &path, &path) != NGX_OK) {
-        return NGX_ERROR;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     file->path = (char *) path.data;
@@ -378,7 +378,7 @@ ngx_http_pfs_s3_get_file(ngx_http_request_t *r, PfsV2__File *file,
                                     &google__protobuf__bytes_value__descriptor,
                                     done);
     if (call == NULL) {
-        return NGX_ERROR;
+        return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
     call->raw = 1;
@@ -387,14 +387,8 @@ ngx_http_pfs_s3_get_file(ngx_http_request_t *r, PfsV2__File *file,
     call->sink = sink;
     call->data = data;
 
-    if (ngx_http_pfs_s3_call_start(r, call,
-                                   ngx_http_pfs_s3_frame(r->pool, &req.base))
-        != NGX_DONE)
-    {
-        return NGX_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_pfs_s3_call_start(r, call,
+                                      ngx_http_pfs_s3_frame(r->pool, &req.base));
 }
 
 
@@ -925,16 +919,10 @@ ngx_http_pfs_s3_put_find(ngx_http_request_t *r, ngx_http_pfs_s3_object_t *obj,
     req.to = &to;
     req.number = NGX_HTTP_PFS_S3_FIND_COMMITS;
 
-    if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/ListCommit", &req.base,
-                             &pfs_v2__commit_info__descriptor,
-                             ngx_http_pfs_s3_put_commit,
-                             ngx_http_pfs_s3_put_listed, obj)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_pfs_s3_call(r, "/pfs_v2.API/ListCommit", &req.base,
+                                &pfs_v2__commit_info__descriptor,
+                                ngx_http_pfs_s3_put_commit,
+                                ngx_http_pfs_s3_put_listed, obj);
 }
 
 
@@ -1072,11 +1060,9 @@ static ngx_int_t
 ngx_http_pfs_s3_delete_inspected(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call)
 {
-    ngx_chain_t               *body;
+    ngx_chain_t               *ops, **ll;
     PfsV2__FileInfo           *info;
     ngx_http_pfs_s3_object_t  *obj;
-    PfsV2__DeleteFile          del = PFS_V2__DELETE_FILE__INIT;
-    PfsV2__ModifyFileRequest   req = PFS_V2__MODIFY_FILE_REQUEST__INIT;
 
     obj = call->data;
 
@@ -1099,29 +1085,15 @@ ngx_http_pfs_s3_delete_inspected(ngx_http_request_t *r,
 
     obj->ref.commit.id = "";
 
-    req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_SET_COMMIT;
-    req.set_commit = &obj->ref.commit;
+    ops = NULL;
+    ll = &ops;
 
-    body = ngx_http_pfs_s3_frame(r->pool, &req.base);
-    if (body == NULL) {
+    if (ngx_http_pfs_s3_delete_op(r->pool, obj->ref.file.path, &ll) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    del.path = obj->ref.file.path;
-
-    req.body_case = PFS_V2__MODIFY_FILE_REQUEST__BODY_DELETE_FILE;
-    req.delete_file = &del;
-
-    body->next = ngx_http_pfs_s3_frame(r->pool, &req.base);
-    if (body->next == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ngx_http_pfs_s3_modify_file(r, body, ngx_http_pfs_s3_delete_done, obj) != NGX_DONE) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_pfs_s3_modify_file(r, &obj->ref.commit, ops,
+                                       ngx_http_pfs_s3_delete_done, obj);
 }
 
 

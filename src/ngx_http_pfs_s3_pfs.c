@@ -101,12 +101,6 @@ ngx_http_pfs_s3_inspect(ngx_http_request_t *r, PfsV2__File *file,
 
     req.file = file;
 
-    if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/InspectFile", &req.base,
-                             &pfs_v2__file_info__descriptor, NULL, done, data)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_pfs_s3_call(r, "/pfs_v2.API/InspectFile", &req.base,
+                                &pfs_v2__file_info__descriptor, NULL, done, data);
 }

@@ -189,16 +189,10 @@ ngx_http_pfs_s3_list_object_versions(ngx_http_request_t *r)
     req.to = &vs->ref.commit;
     req.number = vs->depth;
 
-    if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/ListCommit", &req.base,
-                             &pfs_v2__commit_info__descriptor,
-                             ngx_http_pfs_s3_versions_commit,
-                             ngx_http_pfs_s3_versions_listed, vs)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_pfs_s3_call(r, "/pfs_v2.API/ListCommit", &req.base,
+                                &pfs_v2__commit_info__descriptor,
+                                ngx_http_pfs_s3_versions_commit,
+                                ngx_http_pfs_s3_versions_listed, vs);
 }
 
 
@@ -379,16 +373,10 @@ ngx_http_pfs_s3_versions_glob(ngx_http_request_t *r,
         req.path_range = &range;
     }
 
-    if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/GlobFile", &req.base,
-                             &pfs_v2__file_info__descriptor,
-                             ngx_http_pfs_s3_versions_entry,
-                             ngx_http_pfs_s3_versions_globbed, vs)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_pfs_s3_call(r, "/pfs_v2.API/GlobFile", &req.base,
+                                &pfs_v2__file_info__descriptor,
+                                ngx_http_pfs_s3_versions_entry,
+                                ngx_http_pfs_s3_versions_globbed, vs);
 }
 
 
@@ -922,15 +910,9 @@ ngx_http_pfs_s3_delete_marker(ngx_http_request_t *r,
 
     req.commit = &ref->commit;
 
-    if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/InspectCommit", &req.base,
-                             &pfs_v2__commit_info__descriptor, NULL,
-                             ngx_http_pfs_s3_marker_commit, mk)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_pfs_s3_call(r, "/pfs_v2.API/InspectCommit", &req.base,
+                                &pfs_v2__commit_info__descriptor, NULL,
+                                ngx_http_pfs_s3_marker_commit, mk);
 }
 
 
@@ -957,15 +939,9 @@ ngx_http_pfs_s3_marker_commit(ngx_http_request_t *r,
 
     req.file = &mk->ref->file;
 
-    if (ngx_http_pfs_s3_call(r, "/pfs_v2.API/InspectFile", &req.base,
-                             &pfs_v2__file_info__descriptor, NULL,
-                             ngx_http_pfs_s3_marker_parent, mk)
-        != NGX_DONE)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    return NGX_DONE;
+    return ngx_http_pfs_s3_call(r, "/pfs_v2.API/InspectFile", &req.base,
+                                &pfs_v2__file_info__descriptor, NULL,
+                                ngx_http_pfs_s3_marker_parent, mk);
 }
 
 
