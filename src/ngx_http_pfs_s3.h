@@ -582,6 +582,8 @@ ngx_int_t ngx_http_pfs_s3_send_empty(ngx_http_request_t *r,
 void ngx_http_pfs_s3_skip_body(ngx_http_request_t *r);
 u_char *ngx_http_pfs_s3_iso8601(u_char *p, Google__Protobuf__Timestamp *ts);
 size_t ngx_http_pfs_s3_etag(u_char *dst, ProtobufCBinaryData *hash);
+ngx_int_t ngx_http_pfs_s3_etag_str(ngx_pool_t *pool, ProtobufCBinaryData *hash,
+    ngx_str_t *etag);
 ngx_int_t ngx_http_pfs_s3_read_small_body(ngx_http_request_t *r, size_t max,
     ngx_str_t *body);
 

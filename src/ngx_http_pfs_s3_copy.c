@@ -283,18 +283,13 @@ ngx_http_pfs_s3_copy_source_info(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_pfs_s3_copy_conditions(ngx_http_request_t *r, PfsV2__FileInfo *info)
 {
-    u_char     *buf;
     time_t      mtime;
     ngx_int_t   rc;
     ngx_str_t   etag;
 
-    buf = ngx_pnalloc(r->pool, 2 * info->hash.len + 16);
-    if (buf == NULL) {
+    if (ngx_http_pfs_s3_etag_str(r->pool, &info->hash, &etag) != NGX_OK) {
         return NGX_ERROR;
     }
-
-    etag.data = buf;
-    etag.len = ngx_http_pfs_s3_etag(buf, &info->hash);
 
     mtime = info->committed ? (time_t) info->committed->seconds : 0;
 
@@ -401,9 +396,10 @@ ngx_http_pfs_s3_copy_modified(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_pfs_s3_copy_done(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call)
 {
-    u_char                  *etag, mtime[32];
-    size_t                   etag_len, mtime_len;
+    u_char                   mtime[32];
+    size_t                   mtime_len;
     char                    *version;
+    ngx_str_t                etag;
     PfsV2__FileInfo         *info;
     ngx_http_pfs_s3_xml_t   *x;
     ngx_http_pfs_s3_copy_t  *cp;
@@ -432,12 +428,9 @@ ngx_http_pfs_s3_copy_done(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call)
         version = info->file->commit->id;
     }
 
-    etag = ngx_pnalloc(r->pool, 2 * info->hash.len + 16);
-    if (etag == NULL) {
+    if (ngx_http_pfs_s3_etag_str(r->pool, &info->hash, &etag) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    etag_len = ngx_http_pfs_s3_etag(etag, &info->hash);
 
     if (version
         && ngx_http_pfs_s3_add_header(r, "x-amz-version-id",
@@ -463,7 +456,7 @@ ngx_http_pfs_s3_copy_done(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call)
     mtime_len = ngx_http_pfs_s3_iso8601(mtime, info->committed) - mtime;
 
     ngx_http_pfs_s3_xml_elem(x, "LastModified", mtime, mtime_len);
-    ngx_http_pfs_s3_xml_elem(x, "ETag", etag, etag_len);
+    ngx_http_pfs_s3_xml_elem(x, "ETag", etag.data, etag.len);
 
     return ngx_http_pfs_s3_xml_send(r, x, NGX_HTTP_OK);
 }

@@ -284,14 +284,7 @@ ngx_http_pfs_s3_list_entry(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call,
     e->mtime_len = ngx_http_pfs_s3_iso8601(e->mtime, info->committed)
                    - e->mtime;
 
-    e->etag.data = ngx_pnalloc(r->pool, 2 * info->hash.len + 16);
-    if (e->etag.data == NULL) {
-        return NGX_ERROR;
-    }
-
-    e->etag.len = ngx_http_pfs_s3_etag(e->etag.data, &info->hash);
-
-    return NGX_OK;
+    return ngx_http_pfs_s3_etag_str(r->pool, &info->hash, &e->etag);
 }
 
 

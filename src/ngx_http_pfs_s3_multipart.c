@@ -608,15 +608,11 @@ ngx_http_pfs_s3_upload_child(ngx_http_request_t *r,
 
     part->path = ngx_http_pfs_s3_cstr(r->pool, &s);
 
-    part->etag.data = ngx_pnalloc(r->pool, 2 * info->hash.len + 16);
-
-    if (part->path == NULL || part->etag.data == NULL) {
+    if (part->path == NULL) {
         return NGX_ERROR;
     }
 
-    part->etag.len = ngx_http_pfs_s3_etag(part->etag.data, &info->hash);
-
-    return NGX_OK;
+    return ngx_http_pfs_s3_etag_str(r->pool, &info->hash, &part->etag);
 }
 
 
@@ -972,7 +968,7 @@ ngx_http_pfs_s3_part_orphan_done(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_pfs_s3_part_done(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call)
 {
-    u_char           *etag;
+    ngx_str_t         etag;
     PfsV2__FileInfo  *info;
 
     info = ngx_http_pfs_s3_call_message(call);
@@ -981,16 +977,11 @@ ngx_http_pfs_s3_part_done(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call)
         return ngx_http_pfs_s3_fail(r, call, NGX_HTTP_PFS_S3_ERR_NO_SUCH_UPLOAD);
     }
 
-    etag = ngx_pnalloc(r->pool, 2 * info->hash.len + 16);
-    if (etag == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
     /* and the verified x-amz-checksum-<alg>, as S3 gives it back */
 
-    if (ngx_http_pfs_s3_add_header(r, "ETag", etag,
-                                   ngx_http_pfs_s3_etag(etag, &info->hash))
-        != NGX_OK
+    if (ngx_http_pfs_s3_etag_str(r->pool, &info->hash, &etag) != NGX_OK
+        || ngx_http_pfs_s3_add_header(r, "ETag", etag.data, etag.len)
+           != NGX_OK
         || ngx_http_pfs_s3_checksum_header(r, ngx_http_pfs_s3_get_ctx(r))
            != NGX_OK)
     {
@@ -1242,7 +1233,8 @@ ngx_http_pfs_s3_copy_fetched(ngx_http_request_t *r,
 static ngx_int_t
 ngx_http_pfs_s3_copy_done(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call)
 {
-    u_char                    *etag, mtime[32];
+    u_char                     mtime[32];
+    ngx_str_t                  etag;
     PfsV2__FileInfo           *info;
     ngx_http_pfs_s3_xml_t     *x;
     ngx_http_pfs_s3_upload_t  *up;
@@ -1262,8 +1254,7 @@ ngx_http_pfs_s3_copy_done(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    etag = ngx_pnalloc(r->pool, 2 * info->hash.len + 16);
-    if (etag == NULL) {
+    if (ngx_http_pfs_s3_etag_str(r->pool, &info->hash, &etag) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
@@ -1272,8 +1263,7 @@ ngx_http_pfs_s3_copy_done(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    ngx_http_pfs_s3_xml_elem(x, "ETag", etag,
-                             ngx_http_pfs_s3_etag(etag, &info->hash));
+    ngx_http_pfs_s3_xml_elem(x, "ETag", etag.data, etag.len);
     ngx_http_pfs_s3_xml_elem(x, "LastModified", mtime,
                              ngx_http_pfs_s3_iso8601(mtime, info->committed)
                              - mtime);
@@ -1621,8 +1611,8 @@ static ngx_int_t
 ngx_http_pfs_s3_complete_done(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call)
 {
-    u_char                    *etag, *p;
-    ngx_str_t                  location, host;
+    u_char                    *p;
+    ngx_str_t                  etag, location, host;
     ngx_http_pfs_s3_xml_t     *x;
     ngx_http_pfs_s3_ctx_t     *ctx;
     ngx_http_pfs_s3_upload_t  *up;
@@ -1691,13 +1681,13 @@ ngx_http_pfs_s3_complete_done(ngx_http_request_t *r,
     ngx_http_pfs_s3_xml_elem(x, "Key", ctx->key.data, ctx->key.len);
 
     if (up->info) {
-        etag = ngx_pnalloc(r->pool, 2 * up->info->hash.len + 16);
-        if (etag == NULL) {
+        if (ngx_http_pfs_s3_etag_str(r->pool, &up->info->hash, &etag)
+            != NGX_OK)
+        {
             return NGX_HTTP_INTERNAL_SERVER_ERROR;
         }
 
-        ngx_http_pfs_s3_xml_elem(x, "ETag", etag,
-                                 ngx_http_pfs_s3_etag(etag, &up->info->hash));
+        ngx_http_pfs_s3_xml_elem(x, "ETag", etag.data, etag.len);
     }
 
     return ngx_http_pfs_s3_xml_send(r, x, NGX_HTTP_OK);

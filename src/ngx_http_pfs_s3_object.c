@@ -211,7 +211,6 @@ static ngx_int_t
 ngx_http_pfs_s3_get_inspected(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call)
 {
-    u_char                     *etag_buf;
     time_t                      mtime;
     ngx_int_t                   rc;
     ngx_str_t                   etag;
@@ -225,13 +224,9 @@ ngx_http_pfs_s3_get_inspected(ngx_http_request_t *r,
     obj = call->data;
     info = obj->info;
 
-    etag_buf = ngx_pnalloc(r->pool, 2 * info->hash.len + 16);
-    if (etag_buf == NULL) {
+    if (ngx_http_pfs_s3_etag_str(r->pool, &info->hash, &etag) != NGX_OK) {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
-
-    etag.data = etag_buf;
-    etag.len = ngx_http_pfs_s3_etag(etag_buf, &info->hash);
 
     mtime = info->committed ? (time_t) info->committed->seconds : 0;
 
@@ -848,16 +843,11 @@ static ngx_int_t
 ngx_http_pfs_s3_put_answer(ngx_http_request_t *r, ProtobufCBinaryData *hash,
     const char *version)
 {
-    u_char  *etag;
+    ngx_str_t  etag;
 
-    etag = ngx_pnalloc(r->pool, 2 * hash->len + 16);
-    if (etag == NULL) {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
-
-    if (ngx_http_pfs_s3_add_header(r, "ETag", etag,
-                                   ngx_http_pfs_s3_etag(etag, hash))
-        != NGX_OK)
+    if (ngx_http_pfs_s3_etag_str(r->pool, hash, &etag) != NGX_OK
+        || ngx_http_pfs_s3_add_header(r, "ETag", etag.data, etag.len)
+           != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }

@@ -196,6 +196,23 @@ ngx_http_pfs_s3_etag(u_char *dst, ProtobufCBinaryData *hash)
 }
 
 
+/* The same in memory of the pool. */
+
+ngx_int_t
+ngx_http_pfs_s3_etag_str(ngx_pool_t *pool, ProtobufCBinaryData *hash,
+    ngx_str_t *etag)
+{
+    etag->data = ngx_pnalloc(pool, 2 * hash->len + 16);
+    if (etag->data == NULL) {
+        return NGX_ERROR;
+    }
+
+    etag->len = ngx_http_pfs_s3_etag(etag->data, hash);
+
+    return NGX_OK;
+}
+
+
 /*
  * The whole of a small request body (already read) as one piece of memory,
  * whether nginx kept it in memory or in a temporary file.  NGX_DECLINED
