@@ -424,7 +424,12 @@ ngx_http_pfs_s3_unchunk(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
     ngx_uint_t    last_buf;
     ngx_chain_t  *cl, *out, **ll, *tl;
 
-    /* our buffers the save filter has stored can be used again */
+    /*
+     * Our buffers the save filter has stored (or, for a streamed body,
+     * grpc_pass has sent) can be used again; a streamed body's input buffer
+     * is consumed only with the last of them that points into it, so that
+     * nginx reuses its read buffer only then.
+     */
 
     while (ctx->chunk_busy && ngx_buf_size(ctx->chunk_busy->buf) == 0
            && !ctx->chunk_busy->buf->last_buf)
@@ -433,6 +438,10 @@ ngx_http_pfs_s3_unchunk(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
         ctx->chunk_busy = cl->next;
         cl->next = ctx->chunk_free;
         ctx->chunk_free = cl;
+
+        if (cl->buf->last_shadow) {
+            cl->buf->shadow->pos = cl->buf->shadow->last;
+        }
     }
 
     out = NULL;
@@ -452,6 +461,7 @@ ngx_http_pfs_s3_unchunk(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
 
         p = b->pos;
         last = b->last;
+        ob = NULL;
 
         while (p < last) {
 
@@ -502,7 +512,13 @@ ngx_http_pfs_s3_unchunk(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
             }
         }
 
-        b->pos = b->last;
+        if (ctx->streaming && ob) {
+            ob->shadow = b;
+            ob->last_shadow = 1;
+
+        } else {
+            b->pos = b->last;
+        }
     }
 
     if (last_buf) {
@@ -759,10 +775,10 @@ ngx_http_pfs_s3_write_object(ngx_http_request_t *r, PfsV2__Commit *commit,
 
 /*
  * Streamed: bodies that nginx would write to a temporary file, of a known
- * length, from HTTP/1 clients (HTTP/2 has a body reader of its own), and
- * without aws-chunked framing (its removal frees nginx's read buffers
- * before PFS has the bytes).  Each buffer nginx reads becomes one add_file
- * message, so it must fit pfs_s3_piece_size.
+ * length, from HTTP/1 clients (HTTP/2 has a body reader of its own).  The
+ * bytes of each buffer nginx reads go out as add_file messages no larger
+ * than the buffer (aws-chunked framing only takes bytes out), so it must
+ * fit pfs_s3_piece_size.
  */
 
 static ngx_uint_t
@@ -782,7 +798,6 @@ ngx_http_pfs_s3_can_stream(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
 
     return plcf->request_buffering == 0
            && !r->headers_in.chunked
-           && !ctx->aws_chunked
            && !r->request_body_in_file_only
            && r->headers_in.content_length_n
               > (off_t) clcf->client_body_buffer_size

@@ -12,6 +12,8 @@ use lib 't/lib';
 use PfsS3::Test;
 use IO::Socket::INET;
 use Time::HiRes qw(sleep);
+use Compress::Zlib ();
+use MIME::Base64 qw(encode_base64);
 
 # A client_body_temp_path that is a file once nginx runs: a body nginx
 # tried to buffer in a temporary file would fail, so a stored large object
@@ -154,6 +156,43 @@ subtest 'Expect: 100-continue with a streamed body' => sub {
     my ($raw) = PfsS3::Test::read_until_close($sock, 30);
     like $raw, qr{^HTTP/1\.1 200 }, 'then 200';
     ok get_body('cont') eq $BIG, 'stored';
+};
+
+# an upload as the AWS SDKs stream one: aws-chunked, unsigned, a CRC-32
+# trailer
+sub aws_chunked_put {
+    my ($key, $data, $crc_of) = @_;
+    my $body = '';
+    for (my $i = 0; $i < length $data; $i += 65536) {
+        my $c = substr($data, $i, 65536);
+        $body .= sprintf("%x\r\n", length $c) . $c . "\r\n";
+    }
+    my $crc = encode_base64(pack('N', Compress::Zlib::crc32($crc_of // $data)), '');
+    $body .= "0\r\nx-amz-checksum-crc32:$crc\r\n\r\n";
+    return s3($s, PUT => "/st/$key", body => $body, headers => {
+        'Content-Encoding' => 'aws-chunked',
+        'x-amz-content-sha256' => 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+        'x-amz-decoded-content-length' => length $data,
+        'x-amz-trailer' => 'x-amz-checksum-crc32',
+    });
+}
+
+subtest 'aws-chunked bodies are streamed, their trailer checked' => sub {
+    my $data = bytes(3 * 1024 * 1024 + 100, 8);
+    my $r = aws_chunked_put('chunked', $data);
+    is $r->{status}, 200, 'stored although client_body_temp_path cannot be written'
+        or diag $r->{content};
+    is $r->{headers}{etag}, '"' . md5_hex($data) . '"', 'ETag of the decoded bytes';
+    ok get_body('chunked') eq $data, 'the decoded bytes back';
+
+    my $head = head_commit($s, 'st');
+    my $cancelled = cancelled_modifies();
+    $r = aws_chunked_put('chunked', bytes(length $data, 9), $data);
+    is_s3_error($r, 400, 'BadDigest', 'a trailer checksum of other bytes');
+    ok get_body('chunked') eq $data, 'the object is intact';
+    is head_commit($s, 'st'), $head, 'no commit';
+    wait_until(sub { cancelled_modifies() > $cancelled }, 5);
+    is cancelled_modifies(), $cancelled + 1, 'its ModifyFile was broken off';
 };
 
 subtest 'UploadPart bodies are streamed too' => sub {
