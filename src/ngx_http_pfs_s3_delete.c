@@ -2,10 +2,11 @@
  * DeleteObjects: POST /bucket?delete with a Delete document of up to 1000
  * keys.
  *
- *   InspectBranch   the bucket exists (ModifyFile would create a missing
- *                   branch)
  *   GlobFile        pattern "**" from the first key (in path order), cut
- *                   past the last one: which keys are files at the head.
+ *                   past the last one: which keys are files at the head,
+ *                   and that the bucket exists (PFS answers NOT_FOUND for
+ *                   a missing branch; ModifyFile alone would create it).
+ *                   When no key can be a file, InspectBranch instead.
  *                   Keys spread over a large tree stop it after
  *                   2 * keys + 64 entries; each key it has not reached
  *                   then gets an InspectFile, so the cost stays linear in
@@ -204,7 +205,13 @@ ngx_http_pfs_s3_delete_body(ngx_http_request_t *r)
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
     }
 
-    return ngx_http_pfs_s3_inspect_bucket(r, ngx_http_pfs_s3_delete_inspected);
+    if (del->sends == 0) {
+        /* nothing to look for: the bucket must exist all the same */
+        return ngx_http_pfs_s3_inspect_bucket(r,
+                                              ngx_http_pfs_s3_delete_inspected);
+    }
+
+    return ngx_http_pfs_s3_delete_glob(r, del);
 }
 
 
