@@ -36,6 +36,26 @@ isnt $? >> 8, 0, 'in CI: the file fails';
 like $out, qr/^not ok 1 - CI must run this file, but: nothing here$/m,
     '  and says why';
 
+# The same in Python, for the files that need boto3.
+for my $f (qw(t/34-client-multipart.t t/71-client-boto3.t t/77-client-copyver.t)) {
+    my $text = PfsS3::Stack->slurp("$ROOT/$f");
+    like $text, qr/tap\.skip_all_but_in_ci\('boto3 missing/, "$f skips through skip_all_but_in_ci";
+    unlike $text, qr/tap\.skip_all\(/, '  and no other way';
+}
+my $probe_py = PfsS3::Stack->new->dir . '/probe_py.t';
+open $fh, '>', $probe_py or die;
+print $fh "import sys; sys.path.insert(0, '$ROOT/t/lib')\n"
+        . "from pfs_s3_test import tap\n"
+        . "tap.skip_all_but_in_ci('nothing here'); tap.ok(True); tap.done()\n";
+close $fh;
+$out = `PFS_S3_CI= /usr/bin/python3 $probe_py 2>&1`;
+is $? >> 8, 0, 'python, outside CI: the file passes';
+like $out, qr/^1\.\.0 # SKIP nothing here$/m, '  as skipped';
+$out = `PFS_S3_CI=1 /usr/bin/python3 $probe_py 2>&1`;
+isnt $? >> 8, 0, 'python, in CI: the file fails';
+like $out, qr/^not ok 1 - CI must run this file, but: nothing here$/m,
+    '  and says why';
+
 # The files whose parts need the aws CLI or rclone skip them only through
 # skip_but_in_ci.
 for my $f (qw(t/34-client-multipart.t t/35-copy-object.t t/36-delete-objects.t
