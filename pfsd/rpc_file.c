@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bufpool.h"
 #include "catalog.h"
 #include "content.h"
 #include "glob.h"
@@ -12,8 +13,6 @@
 #include "store.h"
 #include "view.h"
 
-/* GetFile sends the content in BytesValue messages of this size. */
-#define PFSD_GET_PIECE (1u << 20)
 /* Files and directories sent per read transaction of a listing. */
 #define PFSD_LIST_PAGE 128
 #define PFSD_MAX_NUMBER 100000
@@ -241,12 +240,17 @@ typedef struct pfsd_get {
     int64_t content, size, offset;
 } pfsd_get_t;
 
+/* Messages below this come from malloc's heap; larger ones from the pool
+ * (bufpool.h), where a 1 MiB buffer for a few bytes would waste it. */
+#define PFSD_GET_POOLED (128u * 1024)
+
 /* One BytesValue of up to a piece, read straight into the message:
  * field 1 (tag 0x0a), a varint length, the bytes. */
 static bool
-pfsd_get_piece(pfsd_get_t *g, pfsd_db_t *db, grpc_slice *out,
+pfsd_get_piece(pfsd_get_t *g, pfsd_worker_t *w, grpc_slice *out,
                pfsd_status_t *st)
 {
+    pfsd_db_t *db = w->db;
     pfsd_span_t spans[8];
     int64_t want = g->size - g->offset, done = 0;
     uint8_t hdr[11], *p;
@@ -263,7 +267,9 @@ pfsd_get_piece(pfsd_get_t *g, pfsd_db_t *db, grpc_slice *out,
         hdr[hl++] = (uint8_t) (v | 0x80);
     }
     hdr[hl++] = (uint8_t) v;
-    *out = grpc_slice_malloc(hl + (size_t) want);
+    *out = hl + (size_t) want >= PFSD_GET_POOLED
+           ? pfsd_bufpool_slice(w->pieces, hl + (size_t) want)
+           : grpc_slice_malloc(hl + (size_t) want);
     p = GRPC_SLICE_START_PTR(*out);
     memcpy(p, hdr, hl);
     p += hl;
@@ -325,7 +331,7 @@ pfsd_get_next(pfsd_call_t *c, pfsd_worker_t *w)
         pfsd_call_finish(c, &st);
         return;
     }
-    if (!pfsd_get_piece(g, w->db, &piece, &st)) {
+    if (!pfsd_get_piece(g, w, &piece, &st)) {
         pfsd_db_rollback(w->db);
         pfsd_call_finish(c, &st);
         return;

@@ -16,6 +16,7 @@ typedef struct pfsd_store pfsd_store_t;
 typedef struct pfsd_committer pfsd_committer_t;
 typedef struct pfsd_auth pfsd_auth_t;
 typedef struct pfsd_db pfsd_db_t;
+typedef struct pfsd_bufpool pfsd_bufpool_t;
 
 typedef struct pfsd_config {
     const char *listen;
@@ -31,6 +32,11 @@ typedef struct pfsd_config {
     int grace_s;                    /* shutdown grace period */
 } pfsd_config_t;
 
+/* GetFile sends the content in BytesValue messages of this many bytes,
+ * each with at most 11 bytes of framing (a tag and a varint length). */
+#define PFSD_GET_PIECE (1u << 20)
+#define PFSD_GET_MSG_MAX (PFSD_GET_PIECE + 11)
+
 /* What a handler running on a completion-queue thread may use. */
 typedef struct pfsd_worker {
     pfsd_server_t *srv;
@@ -39,6 +45,7 @@ typedef struct pfsd_worker {
     pfsd_store_t *store;
     pfsd_committer_t *committer;
     const pfsd_auth_t *auth;
+    pfsd_bufpool_t *pieces;         /* GetFile's message buffers, shared */
 } pfsd_worker_t;
 
 /* Opens the store, binds the address and starts serving.  Returns 0, or -1
