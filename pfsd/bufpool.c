@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "util.h"
 
@@ -66,7 +67,7 @@ pfsd_bufpool_destroy(pfsd_bufpool_t *p)
 }
 
 static pfsd_pbuf_t *
-pfsd_bufpool_get(pfsd_bufpool_t *p)
+pfsd_bufpool_take(pfsd_bufpool_t *p)
 {
     pfsd_pbuf_t *b;
 
@@ -86,9 +87,9 @@ pfsd_bufpool_get(pfsd_bufpool_t *p)
     return b;
 }
 
-/* The destroy callback of a pooled slice: may run on any thread. */
+/* Also the destroy callback of a pooled slice: may run on any thread. */
 static void
-pfsd_bufpool_put(void *arg)
+pfsd_bufpool_give(void *arg)
 {
     pfsd_pbuf_t *b = arg;
     pfsd_bufpool_t *p = b->pool;
@@ -139,6 +140,73 @@ pfsd_bufpool_slice(pfsd_bufpool_t *p, size_t len)
     if (len > p->size) {
         abort();                    /* a caller's bug, never data */
     }
-    b = pfsd_bufpool_get(p);
-    return grpc_slice_new_with_user_data(b->data, len, pfsd_bufpool_put, b);
+    b = pfsd_bufpool_take(p);
+    return grpc_slice_new_with_user_data(b->data, len, pfsd_bufpool_give, b);
+}
+
+void *
+pfsd_bufpool_get(pfsd_bufpool_t *p)
+{
+    return pfsd_bufpool_take(p)->data;
+}
+
+void
+pfsd_bufpool_put(pfsd_bufpool_t *p, void *buf)
+{
+    pfsd_pbuf_t *b = (pfsd_pbuf_t *) ((char *) buf
+                                      - offsetof(pfsd_pbuf_t, data));
+
+    if (b->pool != p) {
+        abort();                    /* a caller's bug, never data */
+    }
+    pfsd_bufpool_give(b);
+}
+
+/* ---- the protobuf-c allocator */
+
+static void *
+pfsd_bufpool_alloc(void *data, size_t size)
+{
+    pfsd_bufpool_alloc_t *a = data;
+    unsigned i;
+
+    if (size >= PFSD_BUFPOOL_MIN && size <= a->pool->size) {
+        for (i = 0; i < PFSD_BUFPOOL_TAKE; i++) {
+            if (a->taken[i] == NULL) {
+                a->taken[i] = pfsd_bufpool_get(a->pool);
+                return a->taken[i];
+            }
+        }
+    }
+    /* protobuf-c checks for NULL, but pfsd does not go on out of memory. */
+    return pfsd_xmalloc(size);
+}
+
+static void
+pfsd_bufpool_free(void *data, void *ptr)
+{
+    pfsd_bufpool_alloc_t *a = data;
+    unsigned i;
+
+    if (ptr == NULL) {
+        return;
+    }
+    for (i = 0; i < PFSD_BUFPOOL_TAKE; i++) {
+        if (a->taken[i] == ptr) {
+            a->taken[i] = NULL;
+            pfsd_bufpool_put(a->pool, ptr);
+            return;
+        }
+    }
+    free(ptr);
+}
+
+void
+pfsd_bufpool_alloc_init(pfsd_bufpool_alloc_t *a, pfsd_bufpool_t *p)
+{
+    memset(a, 0, sizeof(*a));
+    a->base.alloc = pfsd_bufpool_alloc;
+    a->base.free = pfsd_bufpool_free;
+    a->base.allocator_data = a;
+    a->pool = p;
 }

@@ -15,6 +15,7 @@
 #define PFSD_BUFPOOL_H
 
 #include <grpc/slice.h>
+#include <protobuf-c/protobuf-c.h>
 #include <stddef.h>
 
 typedef struct pfsd_bufpool pfsd_bufpool_t;
@@ -31,6 +32,25 @@ size_t pfsd_bufpool_size(const pfsd_bufpool_t *p);
 /* A slice of len bytes (at most the buffer size) over a pooled buffer,
  * contents undefined; its destruction gives the buffer back. */
 grpc_slice pfsd_bufpool_slice(pfsd_bufpool_t *p, size_t len);
+
+/* A buffer for the caller alone (contents undefined), and its return. */
+void *pfsd_bufpool_get(pfsd_bufpool_t *p);
+void pfsd_bufpool_put(pfsd_bufpool_t *p, void *buf);
+
+/* A protobuf-c allocator for unpacking one large message (and the copy it
+ * is unpacked from): blocks of PFSD_BUFPOOL_MIN bytes up to the buffer
+ * size come from the pool, the rest from malloc.  The same allocator must
+ * free what it allocated; at most PFSD_BUFPOOL_TAKE pool buffers at once,
+ * further large blocks come from malloc. */
+#define PFSD_BUFPOOL_MIN (128u * 1024)
+#define PFSD_BUFPOOL_TAKE 4
+typedef struct pfsd_bufpool_alloc {
+    ProtobufCAllocator base;
+    pfsd_bufpool_t *pool;
+    void *taken[PFSD_BUFPOOL_TAKE];
+} pfsd_bufpool_alloc_t;
+
+void pfsd_bufpool_alloc_init(pfsd_bufpool_alloc_t *a, pfsd_bufpool_t *p);
 
 /* Idle buffers kept (tests). */
 unsigned pfsd_bufpool_idle(pfsd_bufpool_t *p);

@@ -308,22 +308,50 @@ pfsd_call_recv(pfsd_call_t *c, pfsd_recv_fn next)
 
 ProtobufCMessage *
 pfsd_call_unpack(pfsd_call_t *c, grpc_byte_buffer *buf,
-                 const ProtobufCMessageDescriptor *desc, pfsd_status_t *st)
+                 const ProtobufCMessageDescriptor *desc,
+                 ProtobufCAllocator *alloc, pfsd_status_t *st)
 {
     grpc_byte_buffer_reader r;
-    grpc_slice s;
+    const grpc_slice_buffer *sb;
     ProtobufCMessage *m;
+    uint8_t *copy = NULL, *p;
+    const uint8_t *data;
+    size_t i, len;
 
     (void) c;
     if (!grpc_byte_buffer_reader_init(&r, buf)) {
         pfsd_fail(st, GRPC_STATUS_INTERNAL, "cannot read request message");
         return NULL;
     }
-    s = grpc_byte_buffer_reader_readall(&r);
+    /* The reader's output is the message as received (decompressed if it
+     * was compressed).  One slice is unpacked in place; several are
+     * copied together, into memory from alloc, which for large messages
+     * is already mapped (readall's copy would be a fresh mapping). */
+    sb = &r.buffer_out->data.raw.slice_buffer;
+    len = sb->length;
+    if (sb->count == 0) {
+        data = (const uint8_t *) "";
+    } else if (sb->count == 1) {
+        data = GRPC_SLICE_START_PTR(sb->slices[0]);
+    } else {
+        copy = alloc != NULL ? alloc->alloc(alloc->allocator_data, len)
+                             : pfsd_xmalloc(len);
+        for (i = 0, p = copy; i < sb->count; i++) {
+            memcpy(p, GRPC_SLICE_START_PTR(sb->slices[i]),
+                   GRPC_SLICE_LENGTH(sb->slices[i]));
+            p += GRPC_SLICE_LENGTH(sb->slices[i]);
+        }
+        data = copy;
+    }
+    m = protobuf_c_message_unpack(desc, alloc, len, data);
+    if (copy != NULL) {
+        if (alloc != NULL) {
+            alloc->free(alloc->allocator_data, copy);
+        } else {
+            free(copy);
+        }
+    }
     grpc_byte_buffer_reader_destroy(&r);
-    m = protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(s),
-                                  GRPC_SLICE_START_PTR(s));
-    grpc_slice_unref(s);
     if (m == NULL) {
         pfsd_fail(st, GRPC_STATUS_INTERNAL,
                   "grpc: error unmarshalling request: malformed %s",
@@ -368,7 +396,7 @@ pfsd_call_got_request(pfsd_call_t *c, pfsd_worker_t *w, grpc_byte_buffer *buf)
                        "grpc: no request message for %s", c->method->name);
         return;
     }
-    c->req = pfsd_call_unpack(c, buf, c->method->req_desc, &st);
+    c->req = pfsd_call_unpack(c, buf, c->method->req_desc, NULL, &st);
     grpc_byte_buffer_destroy(buf);
     if (c->req == NULL) {
         pfsd_call_finish(c, &st);

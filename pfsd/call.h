@@ -114,9 +114,12 @@ void pfsd_call_finish(pfsd_call_t *c, const pfsd_status_t *st);
 void pfsd_call_fail(pfsd_call_t *c, grpc_status_code code,
                     const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
-/* Unpacks a received message; NULL and st filled when it is malformed. */
+/* Unpacks a received message; NULL and st filled when it is malformed.
+ * alloc (NULL: malloc) provides the message and any copy of the bytes it
+ * needs; the message is freed with the same allocator. */
 ProtobufCMessage *pfsd_call_unpack(pfsd_call_t *c, grpc_byte_buffer *buf,
                                    const ProtobufCMessageDescriptor *desc,
+                                   ProtobufCAllocator *alloc,
                                    pfsd_status_t *st);
 
 /* The value of a request metadata key, or NULL. */

@@ -38,6 +38,7 @@ static void
 pfsd_modify_recv(pfsd_call_t *c, pfsd_worker_t *w, grpc_byte_buffer *buf)
 {
     pfsd_modify_t *m = c->state;
+    pfsd_bufpool_alloc_t alloc;
     ProtobufCMessage *req;
     pfsd_status_t st;
     bool ok;
@@ -51,13 +52,16 @@ pfsd_modify_recv(pfsd_call_t *c, pfsd_worker_t *w, grpc_byte_buffer *buf)
         }
         return;
     }
+    /* The bytes of add_file pieces go through pooled buffers, not a fresh
+     * mapping per message (see bufpool.h). */
+    pfsd_bufpool_alloc_init(&alloc, w->msgbufs);
     req = pfsd_call_unpack(c, buf, &pfs_v2__modify_file_request__descriptor,
-                           &st);
+                           &alloc.base, &st);
     grpc_byte_buffer_destroy(buf);
     ok = req != NULL
          && pfsd_modify_add(m, w->db, (PfsV2__ModifyFileRequest *) req, &st);
     if (req != NULL) {
-        protobuf_c_message_free_unpacked(req, NULL);
+        protobuf_c_message_free_unpacked(req, &alloc.base);
     }
     if (!ok) {
         pfsd_call_finish(c, &st);
@@ -240,10 +244,6 @@ typedef struct pfsd_get {
     int64_t content, size, offset;
 } pfsd_get_t;
 
-/* Messages below this come from malloc's heap; larger ones from the pool
- * (bufpool.h), where a 1 MiB buffer for a few bytes would waste it. */
-#define PFSD_GET_POOLED (128u * 1024)
-
 /* One BytesValue of up to a piece, read straight into the message:
  * field 1 (tag 0x0a), a varint length, the bytes. */
 static bool
@@ -267,8 +267,10 @@ pfsd_get_piece(pfsd_get_t *g, pfsd_worker_t *w, grpc_slice *out,
         hdr[hl++] = (uint8_t) (v | 0x80);
     }
     hdr[hl++] = (uint8_t) v;
-    *out = hl + (size_t) want >= PFSD_GET_POOLED
-           ? pfsd_bufpool_slice(w->pieces, hl + (size_t) want)
+    /* Small messages from malloc's heap: a pooled buffer would waste
+     * the rest of its MiB. */
+    *out = hl + (size_t) want >= PFSD_BUFPOOL_MIN
+           ? pfsd_bufpool_slice(w->msgbufs, hl + (size_t) want)
            : grpc_slice_malloc(hl + (size_t) want);
     p = GRPC_SLICE_START_PTR(*out);
     memcpy(p, hdr, hl);

@@ -35,9 +35,11 @@
 #define PFSD_MAX_RECV (21 * 1024 * 1024)
 /* Bytes of one stream gRPC takes in ahead of the handler. */
 #define PFSD_STREAM_WINDOW (8 * 1024 * 1024)
-/* Idle GetFile message buffers kept mapped: enough for the messages of a
- * few streams in flight at once, 8 MiB at most. */
-#define PFSD_PIECES_IDLE 8
+/* Pooled message buffers (bufpool.h): a GetFile message, or a ModifyFile
+ * message of the module's default 1 MiB pieces with its path and framing.
+ * Up to 8 stay mapped while idle: enough for a few streams in flight. */
+#define PFSD_MSGBUF_SIZE (PFSD_GET_PIECE + 64 * 1024)
+#define PFSD_MSGBUF_IDLE 8
 
 struct pfsd_server {
     pfsd_config_t cfg;
@@ -51,7 +53,7 @@ struct pfsd_server {
     pfsd_committer_t *committer;
     pfsd_gc_t *gc;
     pfsd_auth_t *auth;
-    pfsd_bufpool_t *pieces;
+    pfsd_bufpool_t *msgbufs;
     char *db_path;
     atomic_bool stopping;
 
@@ -301,7 +303,7 @@ pfsd_server_open_workers(pfsd_server_t *srv, char *err, size_t errlen)
 {
     int i;
 
-    srv->pieces = pfsd_bufpool_new(PFSD_GET_MSG_MAX, PFSD_PIECES_IDLE);
+    srv->msgbufs = pfsd_bufpool_new(PFSD_MSGBUF_SIZE, PFSD_MSGBUF_IDLE);
     srv->workers = pfsd_xcalloc((size_t) srv->nthreads, sizeof(*srv->workers));
     for (i = 0; i < srv->nthreads; i++) {
         pfsd_worker_t *w = &srv->workers[i];
@@ -311,7 +313,7 @@ pfsd_server_open_workers(pfsd_server_t *srv, char *err, size_t errlen)
         w->store = srv->store;
         w->committer = srv->committer;
         w->auth = srv->auth;
-        w->pieces = srv->pieces;
+        w->msgbufs = srv->msgbufs;
         if (pfsd_db_open(&w->db, srv->db_path, false, err, errlen) != 0) {
             return -1;
         }
@@ -498,7 +500,7 @@ pfsd_server_stop(pfsd_server_t *srv)
     pfsd_store_close(srv->store);
     pfsd_auth_free(srv->auth);
     /* Slices gRPC still holds keep the pool until they are destroyed. */
-    pfsd_bufpool_release(srv->pieces);
+    pfsd_bufpool_release(srv->msgbufs);
     /* grpc_shutdown() is left out on purpose: with a client that stopped
      * reading, gRPC can take many seconds to tear its transports down,
      * and nothing of ours depends on it any more (the process exits). */

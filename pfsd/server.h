@@ -32,10 +32,8 @@ typedef struct pfsd_config {
     int grace_s;                    /* shutdown grace period */
 } pfsd_config_t;
 
-/* GetFile sends the content in BytesValue messages of this many bytes,
- * each with at most 11 bytes of framing (a tag and a varint length). */
+/* GetFile sends the content in BytesValue messages of this many bytes. */
 #define PFSD_GET_PIECE (1u << 20)
-#define PFSD_GET_MSG_MAX (PFSD_GET_PIECE + 11)
 
 /* What a handler running on a completion-queue thread may use. */
 typedef struct pfsd_worker {
@@ -45,7 +43,7 @@ typedef struct pfsd_worker {
     pfsd_store_t *store;
     pfsd_committer_t *committer;
     const pfsd_auth_t *auth;
-    pfsd_bufpool_t *pieces;         /* GetFile's message buffers, shared */
+    pfsd_bufpool_t *msgbufs;        /* large message buffers, shared */
 } pfsd_worker_t;
 
 /* Opens the store, binds the address and starts serving.  Returns 0, or -1

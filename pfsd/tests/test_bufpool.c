@@ -7,7 +7,7 @@
 #include "bufpool.h"
 #include "tap.h"
 
-#define SIZE 4096
+#define SIZE (PFSD_BUFPOOL_MIN + 4096)
 #define CAP 2
 
 static void *
@@ -54,6 +54,32 @@ main(void)
     grpc_slice_unref(s[2]);
     grpc_slice_unref(s[3]);
     tap_int(pfsd_bufpool_idle(p), CAP, "at most cap idle, extras freed");
+
+    /* The allocator: large blocks are pool buffers, given back on free;
+     * small ones and more than it can track come from malloc. */
+    {
+        pfsd_bufpool_alloc_t a;
+        ProtobufCAllocator *pa = &a.base;
+        void *big[PFSD_BUFPOOL_TAKE + 1], *small;
+
+        pfsd_bufpool_alloc_init(&a, p);
+        small = pa->alloc(pa->allocator_data, 100);
+        big[0] = pa->alloc(pa->allocator_data, PFSD_BUFPOOL_MIN);
+        tap_int(pfsd_bufpool_idle(p), CAP - 1, "a large block from the pool");
+        for (i = 1; i <= PFSD_BUFPOOL_TAKE; i++) {
+            big[i] = pa->alloc(pa->allocator_data, SIZE);
+            memset(big[i], 'z', SIZE);
+        }
+        tap_int(pfsd_bufpool_idle(p), 0, "more taken than idle");
+        pa->free(pa->allocator_data, small);
+        for (i = 0; i <= PFSD_BUFPOOL_TAKE; i++) {
+            pa->free(pa->allocator_data, big[i]);
+        }
+        tap_int(pfsd_bufpool_idle(p), CAP, "freed blocks back, up to cap");
+        big[0] = pa->alloc(pa->allocator_data, SIZE + 1);
+        tap_int(pfsd_bufpool_idle(p), CAP, "larger than a buffer: malloc");
+        pa->free(pa->allocator_data, big[0]);
+    }
 
     /* The owner lets go while s[0] is still out: the pool stays until the
      * slice is gone (ASan would see a use after free otherwise, and a
