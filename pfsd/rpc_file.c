@@ -128,15 +128,15 @@ pfsd_fctx_free(pfsd_fctx_t *f)
     f->path = NULL;
 }
 
-static PfsV2__FileInfo *
-pfsd_file_info(pfsd_arena_t *a, const pfsd_fctx_t *f, const pfsd_entry_t *e)
+/* The FileInfo of an entry in fi and file, pointing into f and e: valid
+ * while they are. */
+static void
+pfsd_file_info_fill(PfsV2__FileInfo *fi, PfsV2__File *file,
+                    const pfsd_fctx_t *f, const pfsd_entry_t *e)
 {
-    PfsV2__FileInfo *fi = pfsd_arena_alloc(a, sizeof(*fi));
-    PfsV2__File *file = pfsd_arena_alloc(a, sizeof(*file));
-
     pfs_v2__file__init(file);
     file->commit = f->commit_pb;
-    file->path = pfsd_arena_strdup(a, e->path);
+    file->path = e->path;
     file->datum = "default";
     pfs_v2__file_info__init(fi);
     fi->file = file;
@@ -144,6 +144,18 @@ pfsd_file_info(pfsd_arena_t *a, const pfsd_fctx_t *f, const pfsd_entry_t *e)
     fi->committed = f->committed;
     fi->size_bytes = e->size;
     fi->hash.len = e->hash_len;
+    fi->hash.data = (uint8_t *) e->hash;
+}
+
+/* The same with copies of the entry's bytes in the arena, for a reply. */
+static PfsV2__FileInfo *
+pfsd_file_info(pfsd_arena_t *a, const pfsd_fctx_t *f, const pfsd_entry_t *e)
+{
+    PfsV2__FileInfo *fi = pfsd_arena_alloc(a, sizeof(*fi));
+    PfsV2__File *file = pfsd_arena_alloc(a, sizeof(*file));
+
+    pfsd_file_info_fill(fi, file, f, e);
+    file->path = pfsd_arena_strdup(a, e->path);
     fi->hash.data = pfsd_arena_alloc(a, e->hash_len + 1);
     memcpy(fi->hash.data, e->hash, e->hash_len);
     return fi;
@@ -731,13 +743,16 @@ static bool
 pfsd_listing_push(pfsd_listing_t *l, pfsd_stream_t *out, pfsd_db_t *db,
                   pfsd_entry_t *e, pfsd_status_t *st)
 {
-    pfsd_arena_t a = { NULL };
+    PfsV2__FileInfo fi;
+    PfsV2__File file;
 
     if (!pfsd_listing_stats(l, db, e, st)) {
         return false;
     }
-    pfsd_stream_push(out, &pfsd_file_info(&a, &l->f, e)->base);
-    pfsd_arena_free(&a);
+    /* Packed right away: no copies of the entry needed (nor an arena
+     * block allocated and freed per entry). */
+    pfsd_file_info_fill(&fi, &file, &l->f, e);
+    pfsd_stream_push(out, &fi.base);
     l->sent++;
     return true;
 }
