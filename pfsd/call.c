@@ -205,23 +205,26 @@ pfsd_call_send_slice(pfsd_call_t *c, grpc_slice s, pfsd_call_fn next)
     pfsd_call_send_bb(c, bb, next);
 }
 
-/* The final batch: optional message, then the status. */
+/* The final batch: optional message (taken over), then the status. */
 static void
-pfsd_call_end(pfsd_call_t *c, const ProtobufCMessage *msg, bool with_msg,
-              grpc_status_code code, const char *text)
+pfsd_call_end(pfsd_call_t *c, grpc_byte_buffer *bb, grpc_status_code code,
+              const char *text)
 {
     grpc_op ops[3];
     size_t n = 0;
 
     if (c->finished) {
+        if (bb != NULL) {
+            grpc_byte_buffer_destroy(bb);
+        }
         return;
     }
     c->finished = true;
     c->status = code;
     c->on_send = NULL;
     n += pfsd_call_add_md(c, &ops[n]);
-    if (with_msg) {
-        c->send_buf = pfsd_pack(msg);
+    if (bb != NULL) {
+        c->send_buf = bb;
         c->bytes_out += grpc_byte_buffer_length(c->send_buf);
         memset(&ops[n], 0, sizeof(ops[n]));
         ops[n].op = GRPC_OP_SEND_MESSAGE;
@@ -244,13 +247,23 @@ pfsd_call_end(pfsd_call_t *c, const ProtobufCMessage *msg, bool with_msg,
 void
 pfsd_call_reply(pfsd_call_t *c, const ProtobufCMessage *msg)
 {
-    pfsd_call_end(c, msg, true, GRPC_STATUS_OK, NULL);
+    pfsd_call_end(c, c->finished ? NULL : pfsd_pack(msg), GRPC_STATUS_OK,
+                  NULL);
+}
+
+void
+pfsd_call_send_last_slice(pfsd_call_t *c, grpc_slice s)
+{
+    grpc_byte_buffer *bb = grpc_raw_byte_buffer_create(&s, 1);
+
+    grpc_slice_unref(s);
+    pfsd_call_end(c, bb, GRPC_STATUS_OK, NULL);
 }
 
 void
 pfsd_call_finish(pfsd_call_t *c, const pfsd_status_t *st)
 {
-    pfsd_call_end(c, NULL, false, st->code, st->msg);
+    pfsd_call_end(c, NULL, st->code, st->msg);
 }
 
 void

@@ -205,6 +205,10 @@ pfsd_stream_next(pfsd_call_t *c, pfsd_worker_t *w)
             return;
         }
     }
+    if (s->done && s->next + 1 == s->n) {
+        pfsd_call_send_last_slice(c, s->items[s->next++]);
+        return;
+    }
     pfsd_call_send_slice(c, s->items[s->next++], pfsd_stream_next);
 }
 

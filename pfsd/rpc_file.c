@@ -350,6 +350,10 @@ pfsd_get_next(pfsd_call_t *c, pfsd_worker_t *w)
         pfsd_call_finish(c, &st);
         return;
     }
+    if (g->offset >= g->size) {
+        pfsd_call_send_last_slice(c, piece);
+        return;
+    }
     pfsd_call_send_slice(c, piece, pfsd_get_next);
 }
 
