@@ -407,6 +407,7 @@ struct ngx_http_pfs_s3_ctx_s {
     size_t                             write_piece;
     ngx_chain_t                       *write_free;     /* frame headers */
     ngx_chain_t                       *write_busy;
+    ngx_buf_t                         *write_span;     /* read, not sent */
 
     /* aws-chunked request bodies */
     ngx_http_pfs_s3_chunk_state_e      chunk_state;

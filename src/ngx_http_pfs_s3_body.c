@@ -38,6 +38,11 @@ static ngx_int_t ngx_http_pfs_s3_write_done(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
 static ngx_int_t ngx_http_pfs_s3_frame_body(ngx_http_request_t *r,
     ngx_http_pfs_s3_ctx_t *ctx, ngx_chain_t **in);
+static ngx_int_t ngx_http_pfs_s3_frame_piece(ngx_http_request_t *r,
+    ngx_http_pfs_s3_ctx_t *ctx, ngx_buf_t *b, ngx_chain_t ***ll,
+    ngx_chain_t ***hl);
+static ngx_int_t ngx_http_pfs_s3_frame_link(ngx_http_request_t *r,
+    ngx_buf_t *b, ngx_chain_t ***ll);
 static ngx_chain_t *ngx_http_pfs_s3_piece_header(ngx_pool_t *pool,
     ngx_str_t *path, size_t n);
 static u_char *ngx_http_pfs_s3_piece_write(u_char *p, ngx_str_t *path,
@@ -775,7 +780,8 @@ ngx_http_pfs_s3_write_object(ngx_http_request_t *r, PfsV2__Commit *commit,
 
 /*
  * Streamed: bodies that nginx would write to a temporary file, of a known
- * length, from HTTP/1 clients (HTTP/2 has a body reader of its own).  The
+ * length, from HTTP/1 clients (HTTP/2 and 3 have body readers of their
+ * own).  The
  * bytes of each buffer nginx reads go out as add_file messages no larger
  * than the buffer (aws-chunked framing only takes bytes out), so it must
  * fit pfs_s3_piece_size.
@@ -790,13 +796,8 @@ ngx_http_pfs_s3_can_stream(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
     clcf = ngx_http_get_module_loc_conf(r, ngx_http_core_module);
     plcf = ngx_http_get_module_loc_conf(r, ngx_http_pfs_s3_module);
 
-#if (NGX_HTTP_V2)
-    if (r->stream) {
-        return 0;
-    }
-#endif
-
     return plcf->request_buffering == 0
+           && r->http_version < NGX_HTTP_VERSION_20
            && !r->headers_in.chunked
            && !r->request_body_in_file_only
            && r->headers_in.content_length_n
@@ -911,9 +912,10 @@ ngx_http_pfs_s3_write_done(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call)
     /* what is left of the body, if anything, is no longer read */
     r->read_event_handler = ngx_http_block_reading;
 
-    if (ctx->body_complete
-        && ctx->digest_failed != NGX_HTTP_PFS_S3_ERR_NONE)
-    {
+    /* the body was read by the call: it counts for $request_length */
+    r->request_length += call->sr->request_length;
+
+    if (ctx->digest_failed != NGX_HTTP_PFS_S3_ERR_NONE) {
         /* the filter broke the stream off: PFS wrote nothing */
         return ngx_http_pfs_s3_send_error(r, ctx->digest_failed,
                                           ctx->digest_why);
@@ -924,91 +926,113 @@ ngx_http_pfs_s3_write_done(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call)
 
 
 /*
- * A streamed body on its way: each buffer nginx read becomes one add_file
- * message, a frame header of ours followed by the buffer itself, so that
- * nginx reuses its read buffer only once grpc_pass has sent it.  The frame
- * headers are reused the same way.  At the end of the body, a failed digest
- * breaks the stream off (NGX_ERROR) instead of ending it, unless the client
- * request itself is reading (the body was whole before the call started:
- * ngx_http_pfs_s3_write_ready() answers it).
+ * A streamed body on its way.  The buffers nginx read go out as add_file
+ * messages, a frame header of ours followed by the bytes where nginx read
+ * them, so that nginx reuses its read buffer only once grpc_pass has sent
+ * them.  Consecutive reads into the same buffer are gathered into the
+ * first one's buffer (the others are consumed at once, their bytes being
+ * covered): one message per buffer nginx fills (the filter runs without
+ * input when it is full), not one per read.  An aws-chunked body goes out
+ * piece by piece: its buffers are ours (ngx_http_pfs_s3_unchunk()).  At
+ * the end of the body, a failed digest breaks the stream off (NGX_ERROR)
+ * instead of ending it, unless the client request itself is reading (the
+ * body was whole before the call started: ngx_http_pfs_s3_write_ready()
+ * answers it).  A digest known to fail before the end breaks it off at
+ * once.
  */
 
 static ngx_int_t
 ngx_http_pfs_s3_frame_body(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
     ngx_chain_t **in)
 {
-    size_t        size;
-    ngx_buf_t    *b, *h;
-    ngx_chain_t  *cl, *tl, *out, **ll, *hdrs, **hl;
+    ngx_buf_t    *b, *span;
+    ngx_uint_t    sent;
+    ngx_chain_t  *cl, *out, **ll, *hdrs, **hl;
+
+    if (ctx->digest_failed != NGX_HTTP_PFS_S3_ERR_NONE && r != r->main) {
+        ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
+                      "pfs_s3: the body fails its checks, "
+                      "breaking its ModifyFile off");
+        return NGX_ERROR;
+    }
 
     out = NULL;
     ll = &out;
     hdrs = NULL;
     hl = &hdrs;
+    span = ctx->write_span;
 
     for (cl = *in; cl; cl = cl->next) {
         b = cl->buf;
-
-        if (b->last_buf) {
-            if (ctx->digest_failed != NGX_HTTP_PFS_S3_ERR_NONE && r != r->main)
-            {
-                ngx_log_error(NGX_LOG_INFO, r->connection->log, 0,
-                              "pfs_s3: the body fails its digest, "
-                              "breaking its ModifyFile off");
-                return NGX_ERROR;
-            }
-
-            /* nothing of the client's body is left to read */
-            r->main->reading_body = 0;
-        }
+        sent = 0;
 
         if (ngx_buf_in_memory(b) && b->last > b->pos) {
-            size = b->last - b->pos;
 
-            tl = ngx_chain_get_free_buf(r->pool, &ctx->write_free);
-            if (tl == NULL) {
-                return NGX_ERROR;
-            }
-
-            h = tl->buf;
-
-            if (h->start == NULL) {
-                h->start = ngx_palloc(r->pool, ctx->write_path.len + 64);
-                if (h->start == NULL) {
+            if (ctx->aws_chunked) {
+                if (ngx_http_pfs_s3_frame_piece(r, ctx, b, &ll, &hl)
+                    != NGX_OK)
+                {
                     return NGX_ERROR;
                 }
 
-                h->end = h->start + ctx->write_path.len + 64;
-                h->temporary = 1;
-                h->tag = (ngx_buf_tag_t) &ngx_http_pfs_s3_frame_body;
+                sent = 1;
+
+            } else if (span && span->last == b->pos
+                       && (size_t) (b->last - span->pos) <= ctx->write_piece)
+            {
+                span->last = b->last;
+                b->pos = b->last;
+
+                /* an empty last buffer must look empty to what follows */
+                b->temporary = 0;
+
+            } else {
+                if (span && ngx_http_pfs_s3_frame_piece(r, ctx, span, &ll, &hl)
+                            != NGX_OK)
+                {
+                    return NGX_ERROR;
+                }
+
+                span = b;
             }
+        }
 
-            h->pos = h->start;
-            h->last = ngx_http_pfs_s3_piece_write(h->start, &ctx->write_path,
-                                                  size);
+        if (!b->last_buf) {
+            continue;
+        }
 
-            *hl = tl;
-            hl = &tl->next;
+        /* the last buffer (nginx's carries the last bytes, if any) */
 
-            tl = ngx_alloc_chain_link(r->pool);
-            if (tl == NULL) {
+        if (span) {
+            if (ngx_http_pfs_s3_frame_piece(r, ctx, span, &ll, &hl)
+                != NGX_OK)
+            {
                 return NGX_ERROR;
             }
 
-            tl->buf = h;
-            *ll = tl;
-            ll = &tl->next;
+            sent = (span == b);
+            span = NULL;
         }
 
-        tl = ngx_alloc_chain_link(r->pool);
-        if (tl == NULL) {
+        /* nothing of the client's body is left to read */
+        r->main->reading_body = 0;
+
+        if (!sent && ngx_http_pfs_s3_frame_link(r, b, &ll) != NGX_OK) {
+            return NGX_ERROR;
+        }
+    }
+
+    if (*in == NULL && span) {
+        /* nginx's read buffer is full: what it holds goes */
+
+        if (ngx_http_pfs_s3_frame_piece(r, ctx, span, &ll, &hl) != NGX_OK) {
             return NGX_ERROR;
         }
 
-        tl->buf = b;
-        *ll = tl;
-        ll = &tl->next;
+        span = NULL;
     }
+
+    ctx->write_span = span;
 
     *ll = NULL;
     *hl = NULL;
@@ -1016,6 +1040,67 @@ ngx_http_pfs_s3_frame_body(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
 
     ngx_chain_update_chains(r->pool, &ctx->write_free, &ctx->write_busy,
                             &hdrs, (ngx_buf_tag_t) &ngx_http_pfs_s3_frame_body);
+
+    return NGX_OK;
+}
+
+
+/* One add_file message: a frame header of ours, then the bytes of "b". */
+
+static ngx_int_t
+ngx_http_pfs_s3_frame_piece(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
+    ngx_buf_t *b, ngx_chain_t ***ll, ngx_chain_t ***hl)
+{
+    ngx_buf_t    *h;
+    ngx_chain_t  *tl;
+
+    tl = ngx_chain_get_free_buf(r->pool, &ctx->write_free);
+    if (tl == NULL) {
+        return NGX_ERROR;
+    }
+
+    h = tl->buf;
+
+    if (h->start == NULL) {
+        h->start = ngx_palloc(r->pool, ctx->write_path.len + 64);
+        if (h->start == NULL) {
+            return NGX_ERROR;
+        }
+
+        h->end = h->start + ctx->write_path.len + 64;
+        h->temporary = 1;
+        h->tag = (ngx_buf_tag_t) &ngx_http_pfs_s3_frame_body;
+    }
+
+    h->pos = h->start;
+    h->last = ngx_http_pfs_s3_piece_write(h->start, &ctx->write_path,
+                                          b->last - b->pos);
+
+    **hl = tl;
+    *hl = &tl->next;
+
+    if (ngx_http_pfs_s3_frame_link(r, h, ll) != NGX_OK) {
+        return NGX_ERROR;
+    }
+
+    return ngx_http_pfs_s3_frame_link(r, b, ll);
+}
+
+
+static ngx_int_t
+ngx_http_pfs_s3_frame_link(ngx_http_request_t *r, ngx_buf_t *b,
+    ngx_chain_t ***ll)
+{
+    ngx_chain_t  *tl;
+
+    tl = ngx_alloc_chain_link(r->pool);
+    if (tl == NULL) {
+        return NGX_ERROR;
+    }
+
+    tl->buf = b;
+    **ll = tl;
+    *ll = &tl->next;
 
     return NGX_OK;
 }

@@ -422,14 +422,32 @@ ngx_http_pfs_s3_stream_handler(ngx_http_request_t *r)
     rc = r->content_handler(r);
     r->aio = 0;
 
-    if (rc == NGX_DONE && r->upstream) {
-        r->request_body_no_buffering = 1;
-        r->reading_body = r->main->reading_body;
-
-        ngx_http_upstream_init(r);
+    if (rc != NGX_DONE) {
+        ngx_http_finalize_request(r, rc);
+        return NGX_DONE;
     }
 
-    ngx_http_finalize_request(r, rc);
+    if (r->upstream == NULL || r->upstream->schema.len < 4
+        || ngx_strncmp(r->upstream->schema.data, "grpc", 4) != 0)
+    {
+        /* anything else would get a body it cannot frame */
+
+        ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
+                      "pfs_s3: the PFS call \"%V\" was not passed to PFS: "
+                      "route /pfs_v2.API/ to an internal location with "
+                      "grpc_pass", &r->uri);
+
+        ngx_http_finalize_request(r, NGX_DONE);
+        ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
+        return NGX_DONE;
+    }
+
+    r->request_body_no_buffering = 1;
+    r->reading_body = r->main->reading_body;
+
+    ngx_http_upstream_init(r);
+
+    ngx_http_finalize_request(r, NGX_DONE);
 
     /* the phases stop here: the content phase has been run */
 

@@ -64,6 +64,28 @@ subtest 'a body larger than the buffer is streamed, bytes intact' => sub {
     is md5_hex(get_body('huge') // ''), md5_hex($huge), 'its bytes';
 };
 
+subtest 'a slow client: one message per buffer nginx fills, not per read' => sub {
+    my $data = bytes(1024 * 1024, 10);
+    my $sock = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $s->port) or die;
+    binmode $sock;
+    syswrite $sock, "PUT /st/slow HTTP/1.1\r\nHost: x\r\nConnection: close\r\n"
+                  . "Content-Length: " . length($data) . "\r\n\r\n";
+    for (my $i = 0; $i < length $data; $i += 4096) {
+        syswrite $sock, substr($data, $i, 4096);
+        sleep 0.002;
+    }
+    my ($raw) = PfsS3::Test::read_until_close($sock, 30);
+    like $raw, qr{^HTTP/1\.1 200 }, 'stored';
+    ok get_body('slow') eq $data, 'the bytes';
+    # pfsd logs the bytes a call received: the body, its first messages
+    # and some 20 bytes of framing per add_file message
+    my ($line) = reverse grep { /ModifyFile .*status=OK/ } split /\n/, $s->slurp($s->pfsd_log);
+    my ($in) = ($line // '') =~ / in=(\d+)/;
+    my $framing = $in - length $data;
+    cmp_ok $framing, '<', 2000,
+        "about 16 messages of 64 KiB, not 256 of 4 KiB ($framing bytes of framing)";
+};
+
 subtest 'overwrite of a streamed object replaces it' => sub {
     my $next = bytes(2 * 1024 * 1024, 2);
     is s3($s, PUT => '/st/big', body => $next)->{status}, 200;
