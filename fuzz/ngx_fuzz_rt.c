@@ -27,6 +27,7 @@
 volatile ngx_cycle_t  *ngx_cycle;
 ngx_uint_t             ngx_pagesize = 4096;
 ngx_module_t           ngx_http_pfs_s3_module;
+ngx_module_t           ngx_http_core_module;    /* streamed bodies only */
 
 ngx_http_request_body_filter_pt   ngx_http_top_request_body_filter;
 
@@ -1243,6 +1244,78 @@ ngx_http_pfs_s3_keep_message(ngx_http_request_t *r,
 {
     ngx_fuzz_unreachable("ngx_http_pfs_s3_keep_message");
     return NGX_ERROR;
+}
+
+
+/*
+ * Starting PFS calls and streaming a body to them: the targets stop at the
+ * request body filter's verdict, before any call.
+ */
+
+ngx_http_pfs_s3_call_t *
+ngx_http_pfs_s3_call_create(ngx_http_request_t *r, const char *method,
+    const ProtobufCMessageDescriptor *response, ngx_http_pfs_s3_done_pt done)
+{
+    ngx_fuzz_unreachable("ngx_http_pfs_s3_call_create");
+    return NULL;
+}
+
+
+ngx_int_t
+ngx_http_pfs_s3_call_start(ngx_http_request_t *r, ngx_http_pfs_s3_call_t *call,
+    ngx_chain_t *body)
+{
+    ngx_fuzz_unreachable("ngx_http_pfs_s3_call_start");
+    return NGX_ERROR;
+}
+
+
+ngx_int_t
+ngx_http_pfs_s3_modify_file(ngx_http_request_t *r, PfsV2__Commit *commit,
+    ngx_chain_t *ops, ngx_http_pfs_s3_done_pt done, void *data)
+{
+    ngx_fuzz_unreachable("ngx_http_pfs_s3_modify_file");
+    return NGX_ERROR;
+}
+
+
+ngx_chain_t *
+ngx_http_pfs_s3_set_commit(ngx_pool_t *pool, PfsV2__Commit *commit,
+    ngx_chain_t *ops)
+{
+    ngx_fuzz_unreachable("ngx_http_pfs_s3_set_commit");
+    return NULL;
+}
+
+
+ngx_chain_t *
+ngx_http_pfs_s3_frame(ngx_pool_t *pool, const ProtobufCMessage *msg)
+{
+    ngx_fuzz_unreachable("ngx_http_pfs_s3_frame");
+    return NULL;
+}
+
+
+ngx_int_t
+ngx_http_pfs_s3_delete_op(ngx_pool_t *pool, char *path, ngx_chain_t ***ll)
+{
+    ngx_fuzz_unreachable("ngx_http_pfs_s3_delete_op");
+    return NGX_ERROR;
+}
+
+
+void
+ngx_chain_update_chains(ngx_pool_t *p, ngx_chain_t **free, ngx_chain_t **busy,
+    ngx_chain_t **out, ngx_buf_tag_t tag)
+{
+    ngx_fuzz_unreachable("ngx_chain_update_chains");
+}
+
+
+void
+ngx_http_block_reading(ngx_http_request_t *r)
+{
+    ngx_fuzz_unreachable("ngx_http_block_reading");
 }
 
 
