@@ -33,7 +33,7 @@ static ngx_uint_t ngx_http_pfs_s3_can_stream(ngx_http_request_t *r,
     ngx_http_pfs_s3_ctx_t *ctx);
 static ngx_int_t ngx_http_pfs_s3_write_ready(ngx_http_request_t *r);
 static ngx_int_t ngx_http_pfs_s3_write_stream(ngx_http_request_t *r,
-    ngx_http_pfs_s3_ctx_t *ctx);
+    ngx_http_pfs_s3_ctx_t *ctx, ngx_chain_t *ops);
 static ngx_int_t ngx_http_pfs_s3_write_done(ngx_http_request_t *r,
     ngx_http_pfs_s3_call_t *call);
 static ngx_int_t ngx_http_pfs_s3_frame_body(ngx_http_request_t *r,
@@ -781,10 +781,9 @@ ngx_http_pfs_s3_write_object(ngx_http_request_t *r, PfsV2__Commit *commit,
 /*
  * Streamed: bodies that nginx would write to a temporary file, of a known
  * length, from HTTP/1 clients (HTTP/2 and 3 have body readers of their
- * own).  The
- * bytes of each buffer nginx reads go out as add_file messages no larger
- * than the buffer (aws-chunked framing only takes bytes out), so it must
- * fit pfs_s3_piece_size.
+ * own).  The bytes of each buffer nginx fills go out as add_file messages
+ * no larger than the buffer (aws-chunked framing only takes bytes out), so
+ * it must fit pfs_s3_piece_size.
  */
 
 static ngx_uint_t
@@ -830,10 +829,6 @@ ngx_http_pfs_s3_write_ready(ngx_http_request_t *r)
                                           ctx->digest_why);
     }
 
-    if (ctx->streaming) {
-        return ngx_http_pfs_s3_write_stream(r, ctx);
-    }
-
     ops = NULL;
     ll = &ops;
 
@@ -841,6 +836,10 @@ ngx_http_pfs_s3_write_ready(ngx_http_request_t *r)
         != NGX_OK)
     {
         return NGX_HTTP_INTERNAL_SERVER_ERROR;
+    }
+
+    if (ctx->streaming) {
+        return ngx_http_pfs_s3_write_stream(r, ctx, ops);
     }
 
     *ll = ngx_http_pfs_s3_body_slices(r, &ctx->write_path, ctx->write_piece,
@@ -868,24 +867,15 @@ ngx_http_pfs_s3_write_ready(ngx_http_request_t *r)
 
 /*
  * The first bytes of a streamed body have arrived (already framed by the
- * filter, in r->request_body->bufs): the call starts with them, and goes on
- * reading the client's body (ngx_http_pfs_s3_stream_handler()).
+ * filter, in r->request_body->bufs): the call starts with "ops", then them,
+ * and goes on reading the client's body (ngx_http_pfs_s3_stream_handler()).
  */
 
 static ngx_int_t
-ngx_http_pfs_s3_write_stream(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx)
+ngx_http_pfs_s3_write_stream(ngx_http_request_t *r, ngx_http_pfs_s3_ctx_t *ctx,
+    ngx_chain_t *ops)
 {
-    ngx_chain_t             *ops, **ll;
     ngx_http_pfs_s3_call_t  *call;
-
-    ops = NULL;
-    ll = &ops;
-
-    if (ngx_http_pfs_s3_delete_op(r->pool, (char *) ctx->write_path.data, &ll)
-        != NGX_OK)
-    {
-        return NGX_HTTP_INTERNAL_SERVER_ERROR;
-    }
 
     call = ngx_http_pfs_s3_call_create(r, "/pfs_v2.API/ModifyFile",
                                        &google__protobuf__empty__descriptor,

@@ -317,7 +317,9 @@ ngx_http_pfs_s3_delete_inspected(ngx_http_request_t *r,
                                     NGX_HTTP_PFS_S3_ERR_NO_SUCH_BUCKET);
     }
 
-    return ngx_http_pfs_s3_delete_glob(r, ctx->op_data);
+    /* no key can be a file: nothing to look for, no commit */
+
+    return ngx_http_pfs_s3_delete_result(r, ctx->op_data);
 }
 
 
@@ -335,11 +337,6 @@ ngx_http_pfs_s3_delete_glob(ngx_http_request_t *r, ngx_http_pfs_s3_del_t *del)
     ngx_http_pfs_s3_del_key_t  *k;
     PfsV2__PathRange            range = PFS_V2__PATH_RANGE__INIT;
     PfsV2__GlobFileRequest      req = PFS_V2__GLOB_FILE_REQUEST__INIT;
-
-    if (del->sends == 0) {
-        /* nothing that can exist: no commit */
-        return ngx_http_pfs_s3_delete_result(r, del);
-    }
 
     del->sorted = ngx_palloc(r->pool,
                              del->sends * sizeof(ngx_http_pfs_s3_del_key_t *));
