@@ -22,7 +22,8 @@ import time
 import urllib.parse
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), 'lib'))
-from pfs_s3_test import Stack, curl, tap, xfield  # noqa: E402
+from pfs_s3_test import (Stack, access_log_after, access_log_mark,  # noqa: E402
+                         curl, tap, xfield)
 
 import boto3  # noqa: E402
 import botocore.auth  # noqa: E402
@@ -488,8 +489,7 @@ def every_operation(st, s3):
     each is refused without a single PFS call; signed, the copies read
     their source with the same credentials line's PFS token."""
     ep = st.s3_endpoint
-    with open(st.env['NGINX_ACCESS_LOG']) as f:
-        seen = len(f.readlines())
+    mark = access_log_mark(st)
     for op, method, path, headers, body in OPERATIONS:
         args = ['-X', method] if method != 'HEAD' else ['-I']
         args += hdr_args(headers)
@@ -509,10 +509,9 @@ def every_operation(st, s3):
                    (403, 'SignatureDoesNotMatch'),
                    '%s signed with a wrong secret: SignatureDoesNotMatch'
                    % op)
-    with open(st.env['NGINX_ACCESS_LOG']) as f:
-        lines = f.readlines()[seen:]
-    ops = [re.search(r' op=(\S*) ', l).group(1) for l in lines]
     want = [o for op in OPERATIONS for o in (op[0], op[0])]
+    lines = access_log_after(st, mark, len(want))
+    ops = [re.search(r' op=(\S*) ', l).group(1) for l in lines]
     tap.eq(ops, want, 'the access log names each operation refused')
     tap.ok(all(' pfs= ' in l or l.rstrip().endswith('pfs=')
                or ' pfs=-' in l for l in lines),

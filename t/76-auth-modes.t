@@ -18,7 +18,8 @@ import tempfile
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), 'lib'))
-from pfs_s3_test import ROOT, Stack, _alive, tap  # noqa: E402
+from pfs_s3_test import (ROOT, Stack, _alive, access_log_mark,  # noqa: E402
+                         tap)
 
 import boto3  # noqa: E402
 import botocore.config  # noqa: E402
@@ -69,6 +70,8 @@ def log_bytes(st):
 
 
 def access_log(st):
+    """The access log with every earlier request's line in it."""
+    access_log_mark(st)
     with open(st.env['NGINX_ACCESS_LOG']) as f:
         return f.read()
 

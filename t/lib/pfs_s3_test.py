@@ -40,6 +40,33 @@ def xfield(body, name):
     return m.group(1).decode() if m else None
 
 
+def access_log_mark(stack):
+    """A mark in the access log, returned for access_log_after: a request
+    of its own, waited for until logged.  nginx logs a request after it has
+    answered it, so an earlier request's line can land after the client
+    moved on; one more round trip puts those lines behind the mark."""
+    mark = '/pfs-s3-test-mark-%s' % os.urandom(8).hex()
+    curl('-o', '/dev/null', stack.s3_endpoint + mark)
+    access_log_after(stack, mark, 0)
+    return mark
+
+
+def access_log_after(stack, mark, count, timeout=20):
+    """The access log lines after the mark's, waited for until there are
+    at least count of them (the last request's line can lag its answer);
+    whatever is there when timeout seconds have passed."""
+    deadline = time.time() + timeout
+    while True:
+        with open(stack.env['NGINX_ACCESS_LOG']) as f:
+            lines = f.readlines()
+        at = [i for i, l in enumerate(lines) if ' %s ' % mark in l]
+        if at and len(lines) - at[-1] - 1 >= count:
+            return lines[at[-1] + 1:]
+        if time.time() > deadline:
+            return lines[at[-1] + 1:] if at else []
+        time.sleep(0.05)
+
+
 class Tap:
     """A minimal TAP producer: ok/eq/done, failures with diagnostics."""
 
