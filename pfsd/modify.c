@@ -20,6 +20,8 @@
  * handing its job over, so the committer (and every small write batched
  * with it) does not wait for a large upload's data to reach the disk. */
 #define PFSD_SELF_SYNC (4u << 20)
+/* The partial-chunk buffer's first size (a power of two, as the chunk). */
+#define PFSD_MODIFY_BUF_MIN (16u << 10)
 
 typedef enum pfsd_op_kind {
     PFSD_OP_DELETE,         /* the file at path */
@@ -92,7 +94,7 @@ struct pfsd_modify {
     uint32_t *packs;                /* distinct packs, for the committer */
 
     uint8_t *buf;                   /* the partial chunk being filled */
-    size_t buflen;
+    size_t buflen, bufcap;
     size_t buf_part;                /* whose bytes buf holds */
     bool buf_used;
     uint64_t since_hint;
@@ -294,6 +296,26 @@ pfsd_modify_flush(pfsd_modify_t *m, pfsd_db_t *db, pfsd_status_t *st)
     return ok;
 }
 
+/* Room for need bytes in the partial-chunk buffer.  It grows by doubling
+ * up to a chunk: most files are small, and a chunk-sized buffer for each
+ * would be mapped and unmapped per ModifyFile (malloc maps blocks that
+ * large), an munmap that stops every pfsd thread for the TLB flush. */
+static void
+pfsd_modify_buf_reserve(pfsd_modify_t *m, size_t need)
+{
+    size_t cap = m->bufcap > 0 ? m->bufcap : PFSD_MODIFY_BUF_MIN;
+
+    if (need <= m->bufcap) {
+        return;
+    }
+    while (cap < need) {
+        cap *= 2;
+    }
+    cap = cap < PFSD_CHUNK_MAX ? cap : PFSD_CHUNK_MAX;
+    m->buf = pfsd_xrealloc(m->buf, cap);
+    m->bufcap = cap;
+}
+
 /* Appends bytes to an open part: whole chunks straight from the message,
  * the rest through the buffer. */
 static bool
@@ -318,11 +340,9 @@ pfsd_modify_feed(pfsd_modify_t *m, pfsd_db_t *db, size_t part,
             len -= PFSD_CHUNK_MAX;
             continue;
         }
-        if (m->buf == NULL) {
-            m->buf = pfsd_xmalloc(PFSD_CHUNK_MAX);
-        }
         take = PFSD_CHUNK_MAX - m->buflen;
         take = take < len ? take : len;
+        pfsd_modify_buf_reserve(m, m->buflen + take);
         memcpy(m->buf + m->buflen, data, take);
         m->buflen += take;
         m->buf_part = part;
