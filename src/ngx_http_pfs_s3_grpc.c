@@ -18,6 +18,12 @@
 #include <ngx_http_pfs_s3.h>
 
 
+/* A call that no grpc_pass location took: what the configuration lacks. */
+#define NGX_HTTP_PFS_S3_NOT_ROUTED                                            \
+    "pfs_s3: the PFS call \"%V\" was not passed to PFS: route /pfs_v2.API/ " \
+    "to an internal location with grpc_pass"
+
+
 static ngx_int_t ngx_http_pfs_s3_call_headers(ngx_http_request_t *r,
     ngx_http_request_t *sr);
 static ngx_int_t ngx_http_pfs_s3_push_header(ngx_http_request_t *sr,
@@ -433,9 +439,7 @@ ngx_http_pfs_s3_stream_handler(ngx_http_request_t *r)
         /* anything else would get a body it cannot frame */
 
         ngx_log_error(NGX_LOG_ERR, r->connection->log, 0,
-                      "pfs_s3: the PFS call \"%V\" was not passed to PFS: "
-                      "route /pfs_v2.API/ to an internal location with "
-                      "grpc_pass", &r->uri);
+                      NGX_HTTP_PFS_S3_NOT_ROUTED, &r->uri);
 
         ngx_http_finalize_request(r, NGX_DONE);
         ngx_http_finalize_request(r, NGX_HTTP_INTERNAL_SERVER_ERROR);
@@ -735,9 +739,7 @@ ngx_http_pfs_s3_call_status(ngx_http_request_t *sr,
 
     if (u == NULL) {
         ngx_log_error(NGX_LOG_ERR, sr->connection->log, 0,
-                      "pfs_s3: the PFS call \"%V\" was not passed to PFS: "
-                      "route /pfs_v2.API/ to an internal location with "
-                      "grpc_pass", &sr->uri);
+                      NGX_HTTP_PFS_S3_NOT_ROUTED, &sr->uri);
         return;
     }
 
