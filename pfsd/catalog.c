@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "catmemo.h"
 #include "names.h"
 
 /* ------------------------------------------------------------ strings */
@@ -225,18 +226,50 @@ pfsd_cat_commit(pfsd_db_t *db, pfsd_arena_t *a, int64_t id,
     return pfsd_cat_repo_by_id(db, a, repo_id, &out->repo, st);
 }
 
+static void *
+pfsd_cat_memo_new(void)
+{
+    return pfsd_catmemo_new();
+}
+
+/* The memo key of a commit named by repo and branch or id: the names with
+ * NULs between (none of them holds a NUL: protobuf strings are C strings). */
+static size_t
+pfsd_cat_memo_key(const PfsV2__Repo *rpb, const char *branch, const char *id,
+                  char *key, size_t size)
+{
+    const char *part[5];
+    size_t i, n, len = 0;
+
+    pfsd_repo_key(rpb, &part[0], &part[1], &part[2]);
+    part[3] = branch;
+    part[4] = id;
+    for (i = 0; i < 5; i++) {
+        n = strlen(part[i]) + 1;
+        if (len + n > size) {
+            return 0;
+        }
+        memcpy(key + len, part[i], n);
+        len += n;
+    }
+    return len;
+}
+
+static bool pfsd_cat_resolve_sql(pfsd_db_t *db, pfsd_arena_t *a,
+                                 const PfsV2__Repo *rpb, const char *branch,
+                                 const char *id, pfsd_commit_t *out,
+                                 pfsd_status_t *st);
+
 bool
 pfsd_cat_resolve(pfsd_db_t *db, pfsd_arena_t *a, const PfsV2__Commit *c,
                  pfsd_commit_t *out, pfsd_status_t *st)
 {
     const PfsV2__Repo *rpb;
-    const char *branch;
-    pfsd_repo_t repo;
-    sqlite3_stmt *s;
-    int64_t head;
-    int rc;
-
-    const char *id;
+    const char *branch, *id;
+    pfsd_catmemo_t *memo = NULL;
+    int64_t version = 0;
+    char key[512];
+    size_t keylen = 0;
 
     if (c == NULL) {
         return pfsd_fail(st, GRPC_STATUS_UNKNOWN, "commit cannot be nil");
@@ -256,6 +289,34 @@ pfsd_cat_resolve(pfsd_db_t *db, pfsd_arena_t *a, const PfsV2__Commit *c,
         branch = id;
         id = "";
     }
+    if (pfsd_db_snapshot_version(db, &version)) {
+        memo = pfsd_db_memo(db, pfsd_cat_memo_new, pfsd_catmemo_free);
+        keylen = pfsd_cat_memo_key(rpb, branch, id, key, sizeof(key));
+    }
+    if (keylen > 0 && pfsd_catmemo_get(memo, key, keylen, version, a, out)) {
+        return true;
+    }
+    if (!pfsd_cat_resolve_sql(db, a, rpb, branch, id, out, st)) {
+        return false;
+    }
+    if (keylen > 0) {
+        pfsd_catmemo_put(memo, key, keylen, version, out);
+    }
+    return true;
+}
+
+/* The lookups behind pfsd_cat_resolve: repo, then the commit by id or the
+ * branch's head. */
+static bool
+pfsd_cat_resolve_sql(pfsd_db_t *db, pfsd_arena_t *a, const PfsV2__Repo *rpb,
+                     const char *branch, const char *id, pfsd_commit_t *out,
+                     pfsd_status_t *st)
+{
+    pfsd_repo_t repo;
+    sqlite3_stmt *s;
+    int64_t head;
+    int rc;
+
     if (!pfsd_cat_repo(db, a, rpb, &repo, st)) {
         return false;
     }

@@ -24,6 +24,9 @@ struct pfsd_db {
      * about a twentieth of a small read's work. */
     uint16_t used[PFSD_DB_CACHE];
     size_t nused;
+    bool writer;
+    void *memo;                     /* pfsd_db_memo() */
+    void (*memo_free)(void *memo);
 };
 
 int
@@ -34,6 +37,7 @@ pfsd_db_open(pfsd_db_t **out, const char *path, bool writer,
     int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX;
     int rc;
 
+    db->writer = writer;
     if (writer) {
         flags |= SQLITE_OPEN_CREATE;
     }
@@ -63,6 +67,9 @@ pfsd_db_close(pfsd_db_t *db)
     if (db == NULL) {
         return;
     }
+    if (db->memo_free != NULL) {
+        db->memo_free(db->memo);
+    }
     for (i = 0; i < PFSD_DB_CACHE; i++) {
         if (db->cache[i].stmt != NULL) {
             sqlite3_finalize(db->cache[i].stmt);
@@ -76,6 +83,36 @@ sqlite3 *
 pfsd_db_handle(pfsd_db_t *db)
 {
     return db->h;
+}
+
+void *
+pfsd_db_memo(pfsd_db_t *db, void *(*create)(void), void (*destroy)(void *))
+{
+    if (db->memo == NULL) {
+        db->memo = create();
+        db->memo_free = destroy;
+    }
+    return db->memo;
+}
+
+bool
+pfsd_db_snapshot_version(pfsd_db_t *db, int64_t *version)
+{
+    sqlite3_stmt *s;
+    pfsd_status_t st;
+
+    /* a read connection's explicit transaction only: the pragma then
+     * opens (or reads) the snapshot every later statement of it uses */
+    if (db->writer || sqlite3_get_autocommit(db->h)) {
+        return false;
+    }
+    s = pfsd_db_stmt(db, "PRAGMA data_version");
+    if (pfsd_db_row(db, s, &st) != 1) {
+        return false;
+    }
+    *version = sqlite3_column_int64(s, 0);
+    sqlite3_reset(s);
+    return true;
 }
 
 sqlite3_stmt *

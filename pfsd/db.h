@@ -22,6 +22,16 @@ int pfsd_db_open(pfsd_db_t **out, const char *path, bool writer,
 void pfsd_db_close(pfsd_db_t *db);
 sqlite3 *pfsd_db_handle(pfsd_db_t *db);
 
+/* The connection's memo (one per connection, made by create the first
+ * time, freed with destroy when the connection closes). */
+void *pfsd_db_memo(pfsd_db_t *db, void *(*create)(void),
+                   void (*destroy)(void *));
+
+/* Inside a read connection's transaction: the data version of its
+ * snapshot, the same for two snapshots exactly when no commit came
+ * between them.  False on the writer, outside a transaction, on error. */
+bool pfsd_db_snapshot_version(pfsd_db_t *db, int64_t *version);
+
 /* The cached statement for sql, reset and with bindings cleared.  A SQL
  * error here is a bug in pfsd: it aborts with the message. */
 sqlite3_stmt *pfsd_db_stmt(pfsd_db_t *db, const char *sql);
