@@ -1,12 +1,11 @@
 #include "catmemo.h"
 
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Slots, a power of two: a reader sees few buckets at a time. */
 #define PFSD_CATMEMO_SLOTS 64
-/* Longer keys are not kept (a path of names, each short in practice). */
-#define PFSD_CATMEMO_KEY_MAX 1024
 
 typedef struct pfsd_catmemo_entry {
     uint64_t hash;
@@ -19,6 +18,27 @@ typedef struct pfsd_catmemo_entry {
 struct pfsd_catmemo {
     pfsd_catmemo_entry_t slot[PFSD_CATMEMO_SLOTS];
 };
+
+/* The string fields of a resolved commit (never NULL: read from rows). */
+static const size_t pfsd_catmemo_strings[] = {
+    offsetof(pfsd_commit_t, uuid),
+    offsetof(pfsd_commit_t, branch),
+    offsetof(pfsd_commit_t, description),
+    offsetof(pfsd_commit_t, error),
+    offsetof(pfsd_commit_t, repo.project),
+    offsetof(pfsd_commit_t, repo.name),
+    offsetof(pfsd_commit_t, repo.type),
+    offsetof(pfsd_commit_t, repo.description),
+};
+
+#define PFSD_CATMEMO_NSTRINGS                                                \
+    (sizeof(pfsd_catmemo_strings) / sizeof(pfsd_catmemo_strings[0]))
+
+static const char **
+pfsd_catmemo_string(pfsd_commit_t *c, size_t i)
+{
+    return (const char **) ((char *) c + pfsd_catmemo_strings[i]);
+}
 
 static uint64_t
 pfsd_catmemo_hash(const char *key, size_t len)
@@ -53,19 +73,13 @@ pfsd_catmemo_free(void *memo)
     free(m);
 }
 
-static const char *
-pfsd_catmemo_dup(pfsd_arena_t *a, const char *s)
-{
-    return s != NULL ? pfsd_arena_strdup(a, s) : NULL;
-}
-
 bool
 pfsd_catmemo_get(pfsd_catmemo_t *m, const char *key, size_t keylen,
                  int64_t version, pfsd_arena_t *a, pfsd_commit_t *out)
 {
     uint64_t h = pfsd_catmemo_hash(key, keylen);
-    const pfsd_catmemo_entry_t *e = &m->slot[h & (PFSD_CATMEMO_SLOTS - 1)];
-    const pfsd_commit_t *c = &e->commit;
+    pfsd_catmemo_entry_t *e = &m->slot[h & (PFSD_CATMEMO_SLOTS - 1)];
+    size_t i;
 
     if (e->key == NULL || e->hash != h || e->version != version
         || e->keylen != keylen || memcmp(e->key, key, keylen) != 0)
@@ -73,38 +87,12 @@ pfsd_catmemo_get(pfsd_catmemo_t *m, const char *key, size_t keylen,
         return false;
     }
     /* copies: the slot may be reused by a later lookup of the same call */
-    *out = *c;
-    out->uuid = pfsd_catmemo_dup(a, c->uuid);
-    out->branch = pfsd_catmemo_dup(a, c->branch);
-    out->description = pfsd_catmemo_dup(a, c->description);
-    out->error = pfsd_catmemo_dup(a, c->error);
-    out->repo.project = pfsd_catmemo_dup(a, c->repo.project);
-    out->repo.name = pfsd_catmemo_dup(a, c->repo.name);
-    out->repo.type = pfsd_catmemo_dup(a, c->repo.type);
-    out->repo.description = pfsd_catmemo_dup(a, c->repo.description);
-    return true;
-}
-
-/* Appends s (or nothing for NULL) at *p; returns where it went. */
-static const char *
-pfsd_catmemo_stash(char **p, const char *s)
-{
-    char *at = *p;
-    size_t n;
-
-    if (s == NULL) {
-        return NULL;
+    *out = e->commit;
+    for (i = 0; i < PFSD_CATMEMO_NSTRINGS; i++) {
+        *pfsd_catmemo_string(out, i) =
+            pfsd_arena_strdup(a, *pfsd_catmemo_string(&e->commit, i));
     }
-    n = strlen(s) + 1;
-    memcpy(at, s, n);
-    *p += n;
-    return at;
-}
-
-static size_t
-pfsd_catmemo_len(const char *s)
-{
-    return s != NULL ? strlen(s) + 1 : 0;
+    return true;
 }
 
 void
@@ -113,31 +101,24 @@ pfsd_catmemo_put(pfsd_catmemo_t *m, const char *key, size_t keylen,
 {
     uint64_t h = pfsd_catmemo_hash(key, keylen);
     pfsd_catmemo_entry_t *e = &m->slot[h & (PFSD_CATMEMO_SLOTS - 1)];
-    size_t n;
+    size_t i, n = keylen, len[PFSD_CATMEMO_NSTRINGS];
     char *p;
 
-    if (keylen > PFSD_CATMEMO_KEY_MAX) {
-        return;
+    e->commit = *c;
+    for (i = 0; i < PFSD_CATMEMO_NSTRINGS; i++) {
+        len[i] = strlen(*pfsd_catmemo_string(&e->commit, i)) + 1;
+        n += len[i];
     }
-    n = keylen + pfsd_catmemo_len(c->uuid) + pfsd_catmemo_len(c->branch)
-        + pfsd_catmemo_len(c->description) + pfsd_catmemo_len(c->error)
-        + pfsd_catmemo_len(c->repo.project) + pfsd_catmemo_len(c->repo.name)
-        + pfsd_catmemo_len(c->repo.type)
-        + pfsd_catmemo_len(c->repo.description);
     free(e->key);
     e->key = pfsd_xmalloc(n);
     memcpy(e->key, key, keylen);
     p = e->key + keylen;
+    for (i = 0; i < PFSD_CATMEMO_NSTRINGS; i++) {
+        memcpy(p, *pfsd_catmemo_string(&e->commit, i), len[i]);
+        *pfsd_catmemo_string(&e->commit, i) = p;
+        p += len[i];
+    }
     e->hash = h;
     e->version = version;
     e->keylen = keylen;
-    e->commit = *c;
-    e->commit.uuid = pfsd_catmemo_stash(&p, c->uuid);
-    e->commit.branch = pfsd_catmemo_stash(&p, c->branch);
-    e->commit.description = pfsd_catmemo_stash(&p, c->description);
-    e->commit.error = pfsd_catmemo_stash(&p, c->error);
-    e->commit.repo.project = pfsd_catmemo_stash(&p, c->repo.project);
-    e->commit.repo.name = pfsd_catmemo_stash(&p, c->repo.name);
-    e->commit.repo.type = pfsd_catmemo_stash(&p, c->repo.type);
-    e->commit.repo.description = pfsd_catmemo_stash(&p, c->repo.description);
 }
